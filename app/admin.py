@@ -1,0 +1,80 @@
+"""Topic administration at start: create what is missing, refuse a bad layout."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from config import Settings
+from domain.errors import StreamsError
+
+log = logging.getLogger(__name__)
+
+
+class TopologyError(StreamsError):
+    """Topics exist with a layout the app cannot run on (e.g. not co-partitioned)."""
+
+
+def client_kwargs(settings: Settings) -> dict[str, Any]:
+    """aiokafka connection arguments (admin, producer, consumer) from the settings."""
+    from app.factory import broker_credentials
+
+    kwargs: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap_servers}
+    creds = broker_credentials(settings)
+    if creds is not None:
+        kwargs["security_protocol"] = settings.kafka_security_protocol.value
+        kwargs["ssl_context"] = getattr(creds, "context", None) or getattr(
+            creds, "ssl_context", None
+        )
+        if settings.kafka_security_protocol.value.startswith("SASL"):
+            kwargs["sasl_mechanism"] = settings.kafka_sasl_mechanism
+            kwargs["sasl_plain_username"] = settings.kafka_sasl_username
+            kwargs["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    return kwargs
+
+
+async def partition_counts(admin: AIOKafkaAdminClient, names: Iterable[str]) -> dict[str, int]:
+    described = await admin.describe_topics(list(names))
+    return {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
+
+
+async def ensure_topics(
+    settings: Settings, topics: Iterable[Any], copartitioned: Iterable[tuple[str, str]] = ()
+) -> dict[str, int]:
+    """Create missing topics; raise TopologyError if co-partitioned pairs differ."""
+    topics = list(topics)
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                name=t.get_topic_name(),
+                num_partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication_factor,
+                topic_configs={"cleanup.policy": "compact"} if t.compacting else {},
+            )
+            for t in topics
+            if t.get_topic_name() not in existing
+        ]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:  # another worker won the race
+                pass
+            log.info("created topics: %s", ", ".join(t.name for t in missing))
+        counts = await partition_counts(admin, [t.get_topic_name() for t in topics])
+    finally:
+        await admin.close()
+    for a, b in copartitioned:
+        if counts.get(a) != counts.get(b):
+            raise TopologyError(
+                f"topics {a!r} ({counts.get(a)} partitions) and {b!r} "
+                f"({counts.get(b)} partitions) must be co-partitioned (same partition count); "
+                "recreate one of them or repartition it"
+            )
+    return counts

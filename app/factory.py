@@ -1,0 +1,73 @@
+"""Build the faust.App from the one settings object."""
+
+from __future__ import annotations
+
+import ssl
+
+import faust
+from faust.auth import SASLCredentials, SSLCredentials
+
+from config import Settings
+
+
+def broker_credentials(settings: Settings) -> faust.auth.Credentials | None:
+    protocol = settings.kafka_security_protocol.value
+    if protocol == "PLAINTEXT":
+        return None
+    context = None
+    if protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(
+            purpose=ssl.Purpose.SERVER_AUTH,
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None,
+        )
+    if protocol == "SSL":
+        return SSLCredentials(context)
+    return SASLCredentials(
+        username=settings.kafka_sasl_username,
+        password=settings.kafka_sasl_password.get_secret_value(),
+        ssl_context=context,
+        mechanism=settings.kafka_sasl_mechanism,
+    )
+
+
+class StreamsApp(faust.App):
+    """faust.App that makes sure its topics exist, laid out right, before it starts."""
+
+    settings: Settings
+
+    async def on_first_start(self) -> None:
+        from app import topics
+        from app.admin import ensure_topics
+
+        await ensure_topics(self.settings, topics.ALL, copartitioned=topics.COPARTITIONED)
+        await super().on_first_start()
+
+
+def create_app(settings: Settings) -> StreamsApp:
+    store = "rocksdb://" if settings.store == "rocksdb" else "memory://"
+    datadir = settings.store_dir / settings.app_id
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = StreamsApp(
+        settings.app_id,
+        broker=settings.broker_urls,
+        broker_credentials=broker_credentials(settings),
+        processing_guarantee=settings.processing_guarantee.value,
+        broker_commit_interval=settings.commit_interval,
+        # A new group (a new service on old topics) starts from history, not from now.
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        store=store,
+        datadir=str(datadir),
+        table_standby_replicas=settings.standby_replicas,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        web_bind=settings.web_bind,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        canonical_url=settings.canonical_url,
+        key_serializer="raw",
+        value_serializer="raw",
+        autodiscover=False,
+    )
+    app.settings = settings
+    return app

@@ -1,0 +1,59 @@
+"""Every topic the service reads or writes, declared once.
+
+Values are raw bytes: agents validate input themselves (so a malformed record
+becomes a dead letter instead of a crash) and encode output with orjson.
+"""
+
+from __future__ import annotations
+
+from app import app
+from config import settings
+
+_parts = settings.topic_partitions
+
+
+def _topic(name: str, *, compacted: bool = False, internal: bool = False):  # type: ignore[no-untyped-def]
+    return app.topic(
+        name,
+        partitions=_parts,
+        replicas=settings.topic_replication_factor,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        compacting=compacted or None,
+        internal=internal,
+    )
+
+
+# Orders -> category totals
+orders = _topic(settings.topic_orders)
+orders_dlq = _topic(settings.topic_orders_dlq)
+# The groupBy(category) repartition: one record per (order, category), keyed by category.
+orders_by_category = _topic(f"{settings.app_id}-orders-by-category-repartition", internal=True)
+category_totals = _topic(settings.topic_category_totals, compacted=True)
+
+# Ad budgets (co-partitioned by advertiser_id)
+ad_budget = _topic(settings.topic_ad_budget)
+ad_budget_dlq = _topic(settings.topic_ad_budget_dlq)
+ad_clicks = _topic(settings.topic_ad_clicks)
+ad_clicks_dlq = _topic(settings.topic_ad_clicks_dlq)
+ad_ledger = _topic(settings.topic_ad_ledger)
+ad_budget_status = _topic(settings.topic_ad_budget_status)
+
+SOURCES = (orders, ad_budget, ad_clicks)
+ALL = (
+    orders,
+    orders_dlq,
+    orders_by_category,
+    category_totals,
+    ad_budget,
+    ad_budget_dlq,
+    ad_clicks,
+    ad_clicks_dlq,
+    ad_ledger,
+    ad_budget_status,
+)
+
+# The worker refuses to start unless these pairs have the same partition count.
+COPARTITIONED = ((ad_budget.get_topic_name(), ad_clicks.get_topic_name()),)

@@ -1,0 +1,48 @@
+"""``faust -A app verify``: poll the HTTP API until the state equals the oracle."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import aiohttp
+import click
+from faust.cli import option
+
+from app import app
+from cli.compare import compare_orders
+
+_POLL = 1.0
+
+
+@app.command(
+    option("--oracle", type=click.Path(exists=True, dir_okay=False), required=True),
+    option("--url", "urls", multiple=True, help="Worker base URL (repeatable)."),
+    option("--timeout", type=float, default=120.0, help="Seconds to wait for agreement."),
+)
+async def verify(self, oracle: str, urls: tuple[str, ...], timeout: float) -> None:  # type: ignore[no-untyped-def]
+    """Compare live state with an oracle; exit 0 only when nothing differs."""
+    expected = json.loads(Path(oracle).read_text())
+    urls = urls or (app.conf.canonical_url and str(app.conf.canonical_url),)
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        while True:
+            keys, diffs = 0, []
+            for url in urls:
+                try:
+                    k, d = await compare_orders(http, url.rstrip("/"), expected)
+                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+                    k, d = 1, [f"{url}: {exc!r}"]
+                keys, diffs = keys + k, diffs + d
+            if not diffs or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(_POLL)
+    for line in diffs[:50]:
+        click.echo(f"  {line}")
+    if len(diffs) > 50:
+        click.echo(f"  ... and {len(diffs) - 50} more")
+    click.echo(f"verify: keys={keys} mismatches={len(diffs)}")
+    if diffs:
+        raise SystemExit(1)

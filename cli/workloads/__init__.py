@@ -1,0 +1,1 @@
+"""Deterministic traffic with its expected outcome (the oracle), per workload."""

@@ -1,0 +1,106 @@
+"""The one settings object, read from the environment once.
+
+Every knob the service has is a field here; README's configuration table lists
+the same names. Invalid values fail at start with the variable's name.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A setting from the environment is invalid; the message names the variable."""
+
+
+class Guarantee(StrEnum):
+    EXACTLY_ONCE = "exactly_once"
+    AT_LEAST_ONCE = "at_least_once"
+
+
+class SecurityProtocol(StrEnum):
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    # Kafka connection
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", min_length=1)
+    kafka_security_protocol: SecurityProtocol = SecurityProtocol.PLAINTEXT
+    kafka_sasl_mechanism: str = "PLAIN"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: Path | None = None
+
+    # Application identity and processing
+    app_id: str = Field("commerce-streams", pattern=r"^[A-Za-z0-9._-]+$")
+    processing_guarantee: Guarantee = Guarantee.EXACTLY_ONCE
+    commit_interval: float = Field(1.0, gt=0, le=60)
+    batch_max: int = Field(2000, ge=1, le=100_000)
+    batch_within: float = Field(0.05, gt=0, le=10)
+    standby_replicas: int = Field(1, ge=0, le=5)
+
+    # Topics: names, and how the app creates them
+    topic_partitions: int = Field(6, ge=1, le=1000)
+    topic_replication_factor: int = Field(1, ge=1, le=10)
+    topic_orders: str = "orders"
+    topic_orders_dlq: str = "orders.dlq"
+    topic_category_totals: str = "category-totals"
+    topic_ad_budget: str = "ad-budget"
+    topic_ad_budget_dlq: str = "ad-budget.dlq"
+    topic_ad_clicks: str = "ad-clicks"
+    topic_ad_clicks_dlq: str = "ad-clicks.dlq"
+    topic_ad_ledger: str = "ad-ledger"
+    topic_ad_budget_status: str = "ad-budget-status"
+
+    # Local state
+    store: str = Field("rocksdb", pattern=r"^(rocksdb|memory)$")
+    store_dir: Path = Path(".data/state")
+
+    # Web server (interactive queries)
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(6066, ge=1, le=65535)
+    web_bind: str = "0.0.0.0"
+
+    log_level: str = Field("info", pattern=r"^(?i:debug|info|warning|error|critical)$")
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _host_ports(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port...], got {value!r}")
+        return value
+
+    @property
+    def exactly_once(self) -> bool:
+        return self.processing_guarantee is Guarantee.EXACTLY_ONCE
+
+    @property
+    def broker_urls(self) -> list[str]:
+        return [f"kafka://{s.strip()}" for s in self.kafka_bootstrap_servers.split(",")]
+
+    @property
+    def canonical_url(self) -> str:
+        return f"http://{self.web_host}:{self.web_port}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; raise ConfigError naming the variable on a bad value."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "_".join(str(p) for p in err["loc"]).upper() or "?"
+            problems.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Pure domain logic: validation and money arithmetic. Imports no Faust, no Kafka."""

@@ -1,0 +1,42 @@
+"""Every input is accounted for: consumed = processed + duplicates + dead_lettered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from faust.types import TP
+
+FIELDS = ("consumed", "processed", "duplicates", "dead_lettered")
+
+
+@dataclass
+class Tally:
+    processed: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+
+    @property
+    def consumed(self) -> int:
+        return self.processed + self.duplicates + self.dead_lettered
+
+    def save(self, table: Any, tp: TP) -> None:
+        """Add this batch's tally to the partition's running totals (one write per batch)."""
+        key = f"{tp.topic}/{tp.partition}"
+        current = table.get(key) or dict.fromkeys(FIELDS, 0)
+        current["consumed"] += self.consumed
+        for f in fields(self):
+            current[f.name] += getattr(self, f.name)
+        table[key] = current
+
+
+def merge(rows: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
+    """Merge per-partition accounting from several workers into per-topic sums."""
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        for key, counts in row.items():
+            topic = key.rsplit("/", 1)[0]
+            acc = out.setdefault(topic, dict.fromkeys(FIELDS, 0))
+            for name in FIELDS:
+                acc[name] += counts.get(name, 0)
+    return out

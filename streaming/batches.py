@@ -1,0 +1,36 @@
+"""Batches split by source partition, each processed under that partition's context.
+
+Faust routes a table write to the changelog partition (and the local RocksDB
+partition) of the *current event*, a per-task context variable. In a
+`take_events` batch that is whichever event arrived last, so a batch mixing
+partitions would file state under the wrong partition. Each sub-batch here runs
+with the current event set to one of its own events.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from faust.streams import _current_event  # Faust's "current event" context variable
+from faust.types import TP, EventT
+
+
+@contextmanager
+def _as_current(event: EventT) -> Iterator[None]:
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+def partition_batches(events: Sequence[EventT]) -> Iterator[tuple[TP, list[EventT]]]:
+    """Yield (tp, events of tp in offset order), with tp's event current during the body."""
+    groups: dict[TP, list[EventT]] = {}
+    for event in events:
+        groups.setdefault(event.message.tp, []).append(event)
+    for tp, group in groups.items():
+        with _as_current(group[-1]):
+            yield tp, group

@@ -1,0 +1,28 @@
+"""How every table is built: RocksDB (rocksdict) store, UTF-8 keys, JSON values.
+
+Keys use the raw codec so they serialize to the same bytes as the source topics'
+keys; the router then finds a key's owner partition with the producer's
+partitioner. Values are JSON objects holding integers only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app import app
+
+
+def table(name: str, help: str) -> Any:
+    return app.Table(
+        name,
+        default=None,
+        key_type=bytes,
+        partitions=app.conf.topic_partitions,
+        help=help,
+        options={"driver": "rocksdict"},
+    )
+
+
+def text_key(key: str | bytes) -> str:
+    """Table keys come back as bytes from RocksDB and as str from the memory store."""
+    return key.decode() if isinstance(key, bytes) else key

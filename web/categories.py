@@ -1,0 +1,84 @@
+"""GET /categories, /categories/{category}, /categories/{category}/hourly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from faust.web import Request, Response, View
+
+from app import app
+from domain.errors import BadQuery
+from domain.orders import HOUR, hour_start, iso_hour
+from tables import category_hourly, category_totals
+from tables._declare import text_key
+from web.routing import LOCAL, at_owner, bad_request, from_every_worker
+
+MAX_HOURS = 24 * 8
+
+
+@app.page("/categories")
+class Categories(View):
+    async def get(self, request: Request) -> Response:
+        if request.query.get("scope") == LOCAL:
+            return self.json({text_key(k): v for k, v in category_totals.items()})
+        try:
+            parts = await from_every_worker(request, "/categories")
+        except (ConnectionError, OSError) as exc:
+            return self.error(503, f"a worker did not answer: {exc}")
+        merged = {k: v for part in parts for k, v in part.items()}
+        rows = [{"category": k, **v} for k, v in merged.items()]
+        rows.sort(key=lambda r: (-r["total_amount"], r["category"]))
+        return self.json({"categories": rows})
+
+
+@app.page("/categories/{category}")
+class Category(View):
+    async def get(self, request: Request, category: str) -> Response:
+        async def local() -> Response:
+            totals = category_totals.get(category)
+            if totals is None:
+                return self.error(404, f"unknown category {category!r}")
+            return self.json({"category": category, **totals})
+
+        return await at_owner(self, request, category_totals, category, local)
+
+
+@app.page("/categories/{category}/hourly")
+class CategoryHourly(View):
+    async def get(self, request: Request, category: str) -> Response:
+        try:
+            start, end = hour_range(request.query.get("from"), request.query.get("to"))
+        except BadQuery as exc:
+            return bad_request(self, str(exc))
+
+        async def local() -> Response:
+            buckets = []
+            for hour in range(start, end + 1, HOUR):
+                totals = category_hourly.get(f"{category}|{hour}")
+                if totals is not None:
+                    buckets.append({"hour": iso_hour(hour), **totals})
+            return self.json({"category": category, "buckets": buckets})
+
+        return await at_owner(self, request, category_totals, category, local)
+
+
+def _instant(name: str, raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadQuery(f"{name} must be an RFC 3339 timestamp, got {raw!r}") from None
+    if value.tzinfo is None:
+        raise BadQuery(f"{name} needs a UTC offset, got {raw!r}")
+    return value
+
+
+def hour_range(raw_from: str | None, raw_to: str | None) -> tuple[int, int]:
+    """Epoch-second starts of the first and last hour bucket asked for."""
+    end = _instant("to", raw_to) if raw_to else datetime.now(UTC)
+    start = _instant("from", raw_from) if raw_from else end - timedelta(hours=24)
+    if start > end:
+        raise BadQuery("from must not be after to")
+    first, last = hour_start(int(start.timestamp())), hour_start(int(end.timestamp()))
+    if (last - first) // HOUR > MAX_HOURS:
+        raise BadQuery(f"range too long: at most {MAX_HOURS} hours")
+    return first, last

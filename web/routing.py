@@ -1,0 +1,52 @@
+"""Any worker answers for any key: forward to the key's owner, or fan out to all.
+
+A query about one key goes to the worker that owns the key's partition (the
+same partition as the table's changelog); a query about every key asks every
+worker for its own active partitions (``?scope=local``) and merges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from faust.exceptions import SameNode
+from faust.web import Request, Response, View
+
+from app import app
+
+LOCAL = "local"
+
+
+async def at_owner(
+    view: View, request: Request, table: Any, key: str, local: Callable[[], Awaitable[Response]]
+) -> Response:
+    if request.query.get("scope") == LOCAL:
+        return await local()
+    try:
+        return await app.router.route_req(table.name, key, view.web, request)
+    except SameNode:
+        return await local()
+    except (KeyError, ConnectionError, OSError):
+        return view.error(503, "the owner of this key is not reachable; retry shortly")
+
+
+def worker_urls() -> list[str]:
+    urls = {str(url).rstrip("/") for url in app.router.tables_metadata()}
+    urls.add(str(app.conf.canonical_url).rstrip("/"))
+    return sorted(urls)
+
+
+async def from_every_worker(request: Request, path: str) -> list[Any]:
+    """GET ``path?scope=local`` from every worker (this one included); JSON bodies."""
+    results = []
+    for url in worker_urls():
+        async with app.http_client.get(f"{url}{path}", params={"scope": LOCAL}) as resp:
+            if resp.status != 200:
+                raise ConnectionError(f"{url}{path} answered {resp.status}")
+            results.append(await resp.json())
+    return results
+
+
+def bad_request(view: View, message: str) -> Response:
+    return view.error(400, message)
