@@ -25,7 +25,7 @@ DEDUP_WINDOW = 7 * 24 * 3600
 @app.agent(topics.orders, name="orders-validate")
 async def validate_orders(stream):  # type: ignore[no-untyped-def]
     async for batch in stream.take_events(settings.batch_max, settings.batch_within):
-        for tp, events in partition_batches(batch):
+        for partition, events in partition_batches(batch):
             tally = Tally()
             for event in events:
                 msg = event.message
@@ -46,7 +46,7 @@ async def validate_orders(stream):  # type: ignore[no-untyped-def]
                         key=delta.category.encode(), value=delta.model_dump_json().encode()
                     )
                 tally.processed += 1
-            tally.save(accounting, tp)
+            tally.save(accounting, topics.orders.get_topic_name(), partition)
 
 
 @app.agent(topics.orders_by_category, name="category-totals")

@@ -57,3 +57,14 @@ ALL = (
 
 # The worker refuses to start unless these pairs have the same partition count.
 COPARTITIONED = ((ad_budget.get_topic_name(), ad_clicks.get_topic_name()),)
+
+# One agent reads both budget inputs, so a partition's top-ups and clicks are
+# applied in the order they arrive, against one budget.
+budget_inputs = app.topic(
+    ad_budget.get_topic_name(),
+    ad_clicks.get_topic_name(),
+    key_type=bytes,
+    value_type=bytes,
+    key_serializer="raw",
+    value_serializer="raw",
+)

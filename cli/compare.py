@@ -57,3 +57,33 @@ async def compare_orders(
             diffs += diff_counts(f"{url} {category}@{hour}", want, got.get(hour, {}), FIELDS)
         diffs += [f"{url} {category}@{h}: not expected" for h in set(got) - set(hours)]
     return keys, diffs
+
+
+BUDGET_FIELDS = ("balance", "spent", "funded", "charged", "rejected", "duplicates", "status")
+
+
+async def compare_clicks(
+    http: aiohttp.ClientSession, url: str, oracle: dict
+) -> tuple[int, list[str]]:
+    """Exact check of the clicks workload: budgets, daily statistics, accounting."""
+    diffs = await compare_accounting(http, url, oracle)
+    keys = len(oracle["topics"])
+    live = {a["advertiser_id"]: a for a in (await _get(http, f"{url}/advertisers"))["advertisers"]}
+    expected = oracle["advertisers"]
+    for adv in sorted(set(expected) | set(live)):
+        keys += 1
+        if adv not in live or adv not in expected:
+            diffs.append(f"{url} advertiser {adv!r}: {'missing' if adv not in live else 'not expected'}")
+            continue
+        diffs += diff_counts(f"{url} {adv}", expected[adv], live[adv], BUDGET_FIELDS)
+    for adv, days in sorted(oracle["daily"].items()):
+        lo, hi = min(days), max(days)
+        body = await _get(http, f"{url}/advertisers/{adv}/daily", **{"from": lo, "to": hi})
+        got = {d["day"]: d["campaigns"] for d in body["days"]}
+        keys += len(days)
+        if got != days:
+            diffs.append(f"{url} {adv} daily: expected {days} got {got}")
+    return keys, diffs
+
+
+COMPARERS = {"orders": compare_orders, "clicks": compare_clicks}

@@ -12,7 +12,7 @@ import click
 from faust.cli import option
 
 from app import app
-from cli.compare import compare_orders
+from cli.compare import COMPARERS
 
 _POLL = 1.0
 
@@ -32,8 +32,8 @@ async def verify(self, oracle: str, urls: tuple[str, ...], timeout: float) -> No
             keys, diffs = 0, []
             for url in urls:
                 try:
-                    k, d = await compare_orders(http, url.rstrip("/"), expected)
-                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+                    k, d = await COMPARERS[expected["workload"]](http, url.rstrip("/"), expected)
+                except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
                     k, d = 1, [f"{url}: {exc!r}"]
                 keys, diffs = keys + k, diffs + d
             if not diffs or time.monotonic() >= deadline:

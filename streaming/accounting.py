@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from faust.types import TP
-
 FIELDS = ("consumed", "processed", "duplicates", "dead_lettered")
 
 
@@ -20,9 +18,9 @@ class Tally:
     def consumed(self) -> int:
         return self.processed + self.duplicates + self.dead_lettered
 
-    def save(self, table: Any, tp: TP) -> None:
+    def save(self, table: Any, topic: str, partition: int) -> None:
         """Add this batch's tally to the partition's running totals (one write per batch)."""
-        key = f"{tp.topic}/{tp.partition}"
+        key = f"{topic}/{partition}"
         current = table.get(key) or dict.fromkeys(FIELDS, 0)
         current["consumed"] += self.consumed
         for f in fields(self):

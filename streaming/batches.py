@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from faust.streams import _current_event  # Faust's "current event" context variable
-from faust.types import TP, EventT
+from faust.types import EventT
 
 
 @contextmanager
@@ -26,11 +26,15 @@ def _as_current(event: EventT) -> Iterator[None]:
         _current_event.reset(token)
 
 
-def partition_batches(events: Sequence[EventT]) -> Iterator[tuple[TP, list[EventT]]]:
-    """Yield (tp, events of tp in offset order), with tp's event current during the body."""
-    groups: dict[TP, list[EventT]] = {}
+def partition_batches(events: Sequence[EventT]) -> Iterator[tuple[int, list[EventT]]]:
+    """Yield (partition number, its events in arrival order) with one of them current.
+
+    Grouped by partition *number*: co-partitioned topics (ad-budget and ad-clicks)
+    share partition N's state, and their relative arrival order is kept.
+    """
+    groups: dict[int, list[EventT]] = {}
     for event in events:
-        groups.setdefault(event.message.tp, []).append(event)
-    for tp, group in groups.items():
+        groups.setdefault(event.message.partition, []).append(event)
+    for partition, group in groups.items():
         with _as_current(group[-1]):
-            yield tp, group
+            yield partition, group

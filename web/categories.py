@@ -11,7 +11,7 @@ from domain.errors import BadQuery
 from domain.orders import HOUR, hour_start, iso_hour
 from tables import category_hourly, category_totals
 from tables._declare import text_key
-from web.routing import LOCAL, at_owner, bad_request, from_every_worker
+from web.routing import across_workers, at_owner, bad_request
 
 MAX_HOURS = 24 * 8
 
@@ -19,16 +19,14 @@ MAX_HOURS = 24 * 8
 @app.page("/categories")
 class Categories(View):
     async def get(self, request: Request) -> Response:
-        if request.query.get("scope") == LOCAL:
-            return self.json({text_key(k): v for k, v in category_totals.items()})
-        try:
-            parts = await from_every_worker(request, "/categories")
-        except (ConnectionError, OSError) as exc:
-            return self.error(503, f"a worker did not answer: {exc}")
-        merged = {k: v for part in parts for k, v in part.items()}
-        rows = [{"category": k, **v} for k, v in merged.items()]
-        rows.sort(key=lambda r: (-r["total_amount"], r["category"]))
-        return self.json({"categories": rows})
+        def present(parts: list[dict]) -> dict:
+            rows = [{"category": k, **v} for part in parts for k, v in part.items()]
+            rows.sort(key=lambda r: (-r["total_amount"], r["category"]))
+            return {"categories": rows}
+
+        return await across_workers(
+            self, request, lambda: {text_key(k): v for k, v in category_totals.items()}, present
+        )
 
 
 @app.page("/categories/{category}")

@@ -37,7 +37,7 @@ def worker_urls() -> list[str]:
     return sorted(urls)
 
 
-async def from_every_worker(request: Request, path: str) -> list[Any]:
+async def _from_every_worker(path: str) -> list[Any]:
     """GET ``path?scope=local`` from every worker (this one included); JSON bodies."""
     results = []
     for url in worker_urls():
@@ -46,6 +46,23 @@ async def from_every_worker(request: Request, path: str) -> list[Any]:
                 raise ConnectionError(f"{url}{path} answered {resp.status}")
             results.append(await resp.json())
     return results
+
+
+async def across_workers(
+    view: View,
+    request: Request,
+    local: Callable[[], dict],
+    present: Callable[[list[dict]], Any],
+) -> Response:
+    """Answer from this worker's active partitions (``?scope=local``), or fan out
+    to every worker and ``present`` their local answers merged into one body."""
+    if request.query.get("scope") == LOCAL:
+        return view.json(local())
+    try:
+        parts = await _from_every_worker(request.path)
+    except (ConnectionError, OSError) as exc:
+        return view.error(503, f"a worker did not answer: {exc}")
+    return view.json(present(parts))
 
 
 def bad_request(view: View, message: str) -> Response:

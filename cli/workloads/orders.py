@@ -73,21 +73,21 @@ def malformed(kind: int, base: dict) -> tuple[bytes, bytes]:
 
 
 def generate(
-    count: int, seed: int, dup_rate: float = 0.0, bad_rate: float = 0.0
+    count: int, seed: int, dup_rate: float = 0.0, bad_rate: float = 0.0, topic: str = "orders"
 ) -> tuple[Iterator[tuple[bytes, bytes]], dict]:
     """Return (records, oracle); the oracle is complete once records is exhausted."""
     oracle: dict = {
         "workload": "orders",
         "seed": seed,
         "count": count,
-        "topics": {"orders": {"consumed": 0, "processed": 0, "duplicates": 0, "dead_lettered": 0}},
+        "topics": {topic: {"consumed": 0, "processed": 0, "duplicates": 0, "dead_lettered": 0}},
         "categories": {},
         "hourly": {},
     }
 
     def records() -> Iterator[tuple[bytes, bytes]]:
         rng = random.Random(seed)
-        acct = oracle["topics"]["orders"]
+        acct = oracle["topics"][topic]
         totals: dict = defaultdict(lambda: {"total_amount": 0, "items_sold": 0, "order_count": 0})
         hourly: dict = defaultdict(
             lambda: defaultdict(lambda: {"total_amount": 0, "items_sold": 0, "order_count": 0})

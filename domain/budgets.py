@@ -1,0 +1,168 @@
+"""CPC ad budgets: top-ups and clicks applied in partition order, integers only (KRW)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from domain.errors import InvalidRecord
+from domain.validation import parse_json_model
+
+KST = timezone(timedelta(hours=9))
+ACTIVE, EXHAUSTED = "active", "exhausted"
+
+_STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class BudgetEvent(BaseModel):
+    """A top-up (amount > 0) or an operator's signed adjustment."""
+
+    model_config = _STRICT
+    event_id: Id
+    advertiser_id: Id
+    type: Literal["top_up", "adjust"]
+    amount: int
+    ts: AwareDatetime
+
+    @model_validator(mode="after")
+    def _amount_fits_type(self) -> BudgetEvent:
+        if self.type == "top_up" and self.amount <= 0:
+            raise ValueError("a top_up amount must be > 0")
+        if self.type == "adjust" and self.amount == 0:
+            raise ValueError("an adjust amount must not be 0")
+        return self
+
+
+class Click(BaseModel):
+    model_config = _STRICT
+    click_id: Id
+    advertiser_id: Id
+    campaign_id: Id
+    cpc: int = Field(gt=0)
+    ts: AwareDatetime
+
+
+def _keyed(model: BudgetEvent | Click, key: bytes | None) -> None:
+    if key is None or key.decode("utf-8", "replace") != model.advertiser_id:
+        raise InvalidRecord(
+            "key_mismatch", f"record key {key!r} is not advertiser_id {model.advertiser_id!r}"
+        )
+
+
+def parse_budget_event(key: bytes | None, value: bytes | None) -> BudgetEvent:
+    event = parse_json_model(BudgetEvent, value)
+    _keyed(event, key)
+    return event
+
+
+def parse_click(key: bytes | None, value: bytes | None) -> Click:
+    click = parse_json_model(Click, value)
+    _keyed(click, key)
+    return click
+
+
+@dataclass
+class Budget:
+    balance: int = 0
+    spent: int = 0
+    funded: int = 0  # sum of applied top-ups and adjustments
+    charged: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    status: str = ACTIVE
+    last_rejected_cpc: int = 0
+    updated_at: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> Budget:
+        return cls(**data) if data else cls()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    advertiser_id: str
+    entry_id: str
+    kind: str  # top_up | adjust | click
+    amount: int  # signed: + funding, - charge
+    balance_after: int
+    ts: str
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    advertiser_id: str
+    status: str
+    balance: int
+    cause_id: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    entry: LedgerEntry | None  # None for a rejected click
+    change: StatusChange | None
+
+
+def apply_funding(budget: Budget, event: BudgetEvent) -> Outcome:
+    budget.balance += event.amount
+    budget.funded += event.amount
+    ts = event.ts.isoformat()
+    budget.updated_at = ts
+    entry = LedgerEntry(
+        event.advertiser_id, event.event_id, event.type, event.amount, budget.balance, ts
+    )
+    change = None
+    if budget.status == EXHAUSTED and budget.balance >= budget.last_rejected_cpc:
+        budget.status = ACTIVE
+        change = StatusChange(event.advertiser_id, ACTIVE, budget.balance, event.event_id, ts)
+    return Outcome(entry, change)
+
+
+def apply_click(budget: Budget, click: Click) -> Outcome:
+    """Charge the click if the balance covers it (balance == cpc does); else reject it."""
+    ts = click.ts.isoformat()
+    budget.updated_at = ts
+    if budget.balance >= click.cpc:
+        budget.balance -= click.cpc
+        budget.spent += click.cpc
+        budget.charged += 1
+        entry = LedgerEntry(
+            click.advertiser_id, click.click_id, "click", -click.cpc, budget.balance, ts
+        )
+        return Outcome(entry, None)
+    budget.rejected += 1
+    budget.last_rejected_cpc = click.cpc
+    change = None
+    if budget.status == ACTIVE:
+        budget.status = EXHAUSTED
+        change = StatusChange(click.advertiser_id, EXHAUSTED, budget.balance, click.click_id, ts)
+    return Outcome(None, change)
+
+
+def kst_day(ts: datetime) -> date:
+    """The calendar day in Korea (UTC+9) of an instant."""
+    return ts.astimezone(KST).date()
+
+
+def add_daily(stats: dict, click: Click, charged: bool) -> None:
+    """Fold one click into an advertiser-day's {campaign: {charged, spend, rejected}}."""
+    row = stats.setdefault(click.campaign_id, {"charged": 0, "spend": 0, "rejected": 0})
+    if charged:
+        row["charged"] += 1
+        row["spend"] += click.cpc
+    else:
+        row["rejected"] += 1
+
+
+def public_view(advertiser_id: str, budget: Budget) -> dict:
+    """What GET /advertisers/{id}/budget answers."""
+    data = budget.to_dict()
+    del data["last_rejected_cpc"]
+    return {"advertiser_id": advertiser_id, **data}
