@@ -27,9 +27,7 @@ def client_kwargs(settings: Settings) -> dict[str, Any]:
     creds = broker_credentials(settings)
     if creds is not None:
         kwargs["security_protocol"] = settings.kafka_security_protocol.value
-        kwargs["ssl_context"] = getattr(creds, "context", None) or getattr(
-            creds, "ssl_context", None
-        )
+        kwargs["ssl_context"] = getattr(creds, "context", None) or getattr(creds, "ssl_context", None)
         if settings.kafka_security_protocol.value.startswith("SASL"):
             kwargs["sasl_mechanism"] = settings.kafka_sasl_mechanism
             kwargs["sasl_plain_username"] = settings.kafka_sasl_username

@@ -35,6 +35,11 @@ class StreamsApp(faust.App):
 
     settings: Settings
 
+    def _new_transport(self):  # type: ignore[no-untyped-def]
+        from eos import EosTransport
+
+        return EosTransport(self.conf.broker_consumer, self)
+
     async def on_first_start(self) -> None:
         from app import topics
         from app.admin import ensure_topics

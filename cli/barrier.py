@@ -16,9 +16,7 @@ class BarrierTimeout(Exception):
     pass
 
 
-async def group_lag(
-    admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, group: str, topic: str
-) -> int:
+async def group_lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, group: str, topic: str) -> int:
     described = await admin.describe_topics([topic])
     tps = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
     if not tps:

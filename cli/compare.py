@@ -32,9 +32,7 @@ async def compare_accounting(http: aiohttp.ClientSession, url: str, oracle: dict
     return diffs
 
 
-async def compare_orders(
-    http: aiohttp.ClientSession, url: str, oracle: dict
-) -> tuple[int, list[str]]:
+async def compare_orders(http: aiohttp.ClientSession, url: str, oracle: dict) -> tuple[int, list[str]]:
     """Return (keys compared, differences) for the orders workload through one worker."""
     diffs = await compare_accounting(http, url, oracle)
     keys = len(oracle["topics"])
@@ -62,9 +60,7 @@ async def compare_orders(
 BUDGET_FIELDS = ("balance", "spent", "funded", "charged", "rejected", "duplicates", "status")
 
 
-async def compare_clicks(
-    http: aiohttp.ClientSession, url: str, oracle: dict
-) -> tuple[int, list[str]]:
+async def compare_clicks(http: aiohttp.ClientSession, url: str, oracle: dict) -> tuple[int, list[str]]:
     """Exact check of the clicks workload: budgets, daily statistics, accounting."""
     diffs = await compare_accounting(http, url, oracle)
     keys = len(oracle["topics"])

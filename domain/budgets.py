@@ -115,9 +115,7 @@ def apply_funding(budget: Budget, event: BudgetEvent) -> Outcome:
     budget.funded += event.amount
     ts = event.ts.isoformat()
     budget.updated_at = ts
-    entry = LedgerEntry(
-        event.advertiser_id, event.event_id, event.type, event.amount, budget.balance, ts
-    )
+    entry = LedgerEntry(event.advertiser_id, event.event_id, event.type, event.amount, budget.balance, ts)
     change = None
     if budget.status == EXHAUSTED and budget.balance >= budget.last_rejected_cpc:
         budget.status = ACTIVE
@@ -133,9 +131,7 @@ def apply_click(budget: Budget, click: Click) -> Outcome:
         budget.balance -= click.cpc
         budget.spent += click.cpc
         budget.charged += 1
-        entry = LedgerEntry(
-            click.advertiser_id, click.click_id, "click", -click.cpc, budget.balance, ts
-        )
+        entry = LedgerEntry(click.advertiser_id, click.click_id, "click", -click.cpc, budget.balance, ts)
         return Outcome(entry, None)
     budget.rejected += 1
     budget.last_rejected_cpc = click.cpc

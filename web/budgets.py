@@ -21,10 +21,7 @@ MAX_DAYS = 366
 class Advertisers(View):
     async def get(self, request: Request) -> Response:
         def local() -> dict:
-            return {
-                text_key(k): public_view(text_key(k), Budget.from_dict(v))
-                for k, v in budgets.items()
-            }
+            return {text_key(k): public_view(text_key(k), Budget.from_dict(v)) for k, v in budgets.items()}
 
         def present(parts: list[dict]) -> dict:
             merged = {k: v for part in parts for k, v in part.items()}

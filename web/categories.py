@@ -78,5 +78,5 @@ def hour_range(raw_from: str | None, raw_to: str | None) -> tuple[int, int]:
         raise BadQuery("from must not be after to")
     first, last = hour_start(int(start.timestamp())), hour_start(int(end.timestamp()))
     if (last - first) // HOUR > MAX_HOURS:
-        raise BadQuery(f"range too long: at most {MAX_HOURS} hours")
+        raise BadQuery(f"range too long: at most {MAX_HOURS} hours between from and to")
     return first, last

@@ -44,7 +44,7 @@ def _bad_funding(i: int, body: dict) -> Record:
         case 0:
             return key, b"top-up 500000"  # not JSON
         case 1:
-            body["amount"] = -500  # a top-up must be > 0
+            body["amount"] = 0  # neither a top-up nor an adjustment may be 0
         case 2:
             body["amount"] = "500"  # wrong type
         case 3:
@@ -90,8 +90,7 @@ class ClicksWorkload:
         self.ledger_entries = 0
         self.seen: set[str] = set()
         self.accounting = {
-            t: {"consumed": 0, "processed": 0, "duplicates": 0, "dead_lettered": 0}
-            for t in topics
+            t: {"consumed": 0, "processed": 0, "duplicates": 0, "dead_lettered": 0} for t in topics
         }
         self._n = 0
 

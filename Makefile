@@ -1,0 +1,49 @@
+# Self-documenting: `make help`.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help run stop status test test-unit test-integration lint broker clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(STAMP) ## Create .venv and install the project with dev extras
+
+broker: $(STAMP) ## Resolve the Kafka jars with Maven (once; cached in .cache/)
+	$(BIN)/python -m infra.kafka fetch
+
+run: broker ## Start a local broker, one worker and sample traffic; prints URLs to try
+	@bash scripts/run-local.sh up
+
+stop: ## Stop everything `make run` started
+	@bash scripts/run-local.sh down
+
+status: ## Show what `make run` started
+	@bash scripts/run-local.sh status
+
+test: broker ## The whole suite: unit tests, then integration tests on a real broker
+	$(BIN)/python -m pytest -q
+
+test-unit: $(STAMP) ## Unit tests only (no broker)
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: broker ## Integration tests only (starts a broker unless KAFKA_BOOTSTRAP_SERVERS is set)
+	$(BIN)/python -m pytest -q -m integration
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean: stop ## Stop, then remove local state (.data/); keeps .venv and the jar cache
+	rm -rf .data

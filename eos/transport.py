@@ -1,0 +1,11 @@
+"""The aiokafka transport with this package's exactly-once fixes plugged in."""
+
+from __future__ import annotations
+
+from faust.transport.drivers.aiokafka import Transport
+
+from eos.transactions import SourceTransactionManager
+
+
+class EosTransport(Transport):
+    TransactionManager = SourceTransactionManager

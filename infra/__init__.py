@@ -1,0 +1,1 @@
+"""Developer and CI infrastructure (local Kafka cluster, test fixtures); not used by workers."""

@@ -1,0 +1,161 @@
+"""One KRaft node: its config, storage format, JVM and logs."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .jars import KafkaError, java_command
+from .procs import error_lines, pid_alive, tail
+from .tools import tool_command
+
+SERVER_LOG4J = """\
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.RollingFileAppender
+log4j.appender.file.File=${kafka.logs.dir}/server.log
+log4j.appender.file.MaxFileSize=50MB
+log4j.appender.file.MaxBackupIndex=2
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.authorizer.logger=WARN
+"""
+
+
+class KafkaStartError(KafkaError):
+    pass
+
+
+@dataclass
+class Node:
+    node_id: int
+    port: int
+    controller_port: int
+    dir: Path
+    pid: int | None = None
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def properties(self) -> Path:
+        return self.dir / "server.properties"
+
+    def alive(self) -> bool:
+        if self.proc is not None and self.proc.pid == self.pid:
+            return self.proc.poll() is None  # also reaps our own dead children
+        return pid_alive(self.pid, str(self.properties))
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    node_id: int
+    pid: int | None
+    port: int
+    controller_port: int
+    alive: bool
+
+
+def new_cluster_id() -> str:
+    while True:  # Kafka's own rule: an id starting with '-' confuses CLI parsing
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
+def server_properties(node: Node, nodes: list[Node], host: str) -> str:
+    """One combined broker+controller; replication settings sized to the cluster."""
+    n, h = len(nodes), host
+    voters = ",".join(f"{x.node_id}@{h}:{x.controller_port}" for x in nodes)
+    min_isr = 1 if n == 1 else 2
+    props = {
+        "process.roles": "broker,controller",
+        "node.id": node.node_id,
+        "controller.quorum.voters": voters,
+        "listeners": f"PLAINTEXT://{h}:{node.port},CONTROLLER://{h}:{node.controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{h}:{node.port}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
+        "log.dirs": node.dir / "data",
+        "num.partitions": 1,
+        "default.replication.factor": n,
+        "min.insync.replicas": min_isr,
+        "offsets.topic.replication.factor": n,
+        "offsets.topic.num.partitions": 12,
+        "transaction.state.log.replication.factor": n,
+        "transaction.state.log.min.isr": min_isr,
+        "transaction.state.log.num.partitions": 6,
+        "group.initial.rebalance.delay.ms": 0,
+        "auto.create.topics.enable": "false",
+        # Fewer threads than the defaults: it's a test box with 2 cores.
+        "num.network.threads": 2,
+        "num.io.threads": 4,
+    }
+    return "".join(f"{k}={v}\n" for k, v in props.items())
+
+
+def format_storage(nodes: list[Node], cluster_id: str) -> None:
+    """``kafka-storage format`` for all nodes at once (one JVM each, run in parallel)."""
+    procs = [
+        subprocess.Popen(
+            tool_command(
+                "storage",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(node.properties),
+                "--ignore-formatted",
+                bootstrap=None,
+            ),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for node in nodes
+    ]
+    for node, proc in zip(nodes, procs, strict=True):
+        out, _ = proc.communicate(timeout=120)
+        if proc.returncode != 0:
+            raise KafkaStartError(f"formatting node {node.node_id} failed (exit {proc.returncode}):\n{out}")
+
+
+def spawn(node: Node, log4j: Path, *, heap: str, detach: bool) -> None:
+    """Start the node's broker JVM; its stdout/stderr (JVM crashes) go to console.log."""
+    cmd = java_command(
+        "kafka.Kafka",
+        str(node.properties),
+        heap=heap,
+        log4j=log4j,
+        jvm_opts=(
+            "-Xms128m",
+            "-XX:MaxGCPauseMillis=20",
+            "-XX:+ExitOnOutOfMemoryError",
+            f"-Dkafka.logs.dir={node.dir}",
+        ),
+    )
+    with (node.dir / "console.log").open("ab") as console:
+        node.proc = subprocess.Popen(
+            cmd,
+            cwd=node.dir,
+            stdin=subprocess.DEVNULL,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            start_new_session=detach,
+        )
+    node.pid = node.proc.pid
+
+
+def log_report(nodes: list[Node], lines: int = 40) -> str:
+    parts = []
+    for n in nodes:
+        errors = error_lines(n.dir / "server.log")
+        if errors:
+            parts.append(f"--- node {n.node_id} first errors ---\n" + "\n".join(errors))
+        for name in ("server.log", "console.log"):
+            parts.append(f"--- node {n.node_id} {n.dir / name} ---\n{tail(n.dir / name, lines)}")
+    return "\n".join(parts)

@@ -1,0 +1,115 @@
+"""Kafka's own CLI tools, run from the same jars as the broker (no Kafka install needed)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from typing import Any
+
+from .jars import java_command
+
+# Main classes in Kafka 3.9 (checked against kafka-tools-3.9.1.jar / kafka_2.13-3.9.1.jar):
+# several moved from kafka.* (Scala) to org.apache.kafka.tools.* (Java) during 3.x.
+TOOLS: dict[str, str] = {
+    "topics": "org.apache.kafka.tools.TopicCommand",
+    "consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+    "console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
+    "console-producer": "kafka.tools.ConsoleProducer",
+    "get-offsets": "org.apache.kafka.tools.GetOffsetShell",
+    "configs": "kafka.admin.ConfigCommand",
+    "broker-api-versions": "kafka.admin.BrokerApiVersionsCommand",
+    "storage": "kafka.tools.StorageTool",
+}
+
+
+class ToolError(subprocess.CalledProcessError):
+    """A tool exited non-zero; unlike its base class, the message shows what the tool said."""
+
+    def __str__(self) -> str:
+        said = "\n".join(f"{self.stderr or ''}{self.stdout or ''}".strip().splitlines()[-20:])
+        return f"{super().__str__()}\n{said}".rstrip()
+
+
+def tool_command(tool: str, *args: str, bootstrap: str | None) -> list[str]:
+    """The argv for ``tool``; ``--bootstrap-server`` is added unless given or ``bootstrap`` is None."""
+    try:
+        main_class = TOOLS[tool]
+    except KeyError:
+        raise ValueError(f"unknown tool {tool!r}; known: {', '.join(TOOLS)}") from None
+    extra: list[str] = []
+    if bootstrap is not None and not any(a.startswith("--bootstrap-server") for a in args):
+        extra = ["--bootstrap-server", bootstrap]
+    return java_command(main_class, *extra, *args)
+
+
+def run_tool(
+    tool: str,
+    *args: str,
+    bootstrap: str | None,
+    check: bool = True,
+    timeout: float | None = 120,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a tool to completion; stdout/stderr captured as text.
+
+    ``check`` raises ToolError (a CalledProcessError that prints the tool's output).
+    """
+    proc = subprocess.run(
+        tool_command(tool, *args, bootstrap=bootstrap),
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise ToolError(proc.returncode, proc.args, output=proc.stdout, stderr=proc.stderr)
+    return proc
+
+
+def popen_tool(tool: str, *args: str, bootstrap: str | None, **kwargs: Any) -> subprocess.Popen[str]:
+    """Streaming variant: stdout is a text pipe unless overridden (e.g. a live console consumer)."""
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.Popen(tool_command(tool, *args, bootstrap=bootstrap), text=True, **kwargs)
+
+
+def console_consume(
+    bootstrap: str,
+    topic: str,
+    *,
+    read_committed: bool = True,
+    from_beginning: bool = True,
+    timeout_ms: int = 10_000,
+    max_messages: int | None = None,
+    print_key: bool = False,
+    group: str | None = None,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """Records of ``topic`` as printed by the console consumer, one string per record.
+
+    Stops after ``max_messages`` or once no record arrived for ``timeout_ms``;
+    both are normal ends here, not errors.
+    """
+    args = ["--topic", topic, "--timeout-ms", str(timeout_ms)]
+    if read_committed:
+        args += ["--isolation-level", "read_committed"]
+    if from_beginning:
+        args.append("--from-beginning")
+    if max_messages is not None:
+        args += ["--max-messages", str(max_messages)]
+    if print_key:
+        args += ["--property", "print.key=true", "--property", "key.separator=\t"]
+    if group is not None:
+        args += ["--group", group]
+    args += list(extra)
+    proc = run_tool(
+        "console-consumer",
+        *args,
+        bootstrap=bootstrap,
+        check=False,
+        timeout=timeout_ms / 1000 + 60,
+    )
+    if proc.returncode != 0 and "TimeoutException" not in proc.stderr:
+        raise ToolError(proc.returncode, proc.args, output=proc.stdout, stderr=proc.stderr)
+    return proc.stdout.splitlines()

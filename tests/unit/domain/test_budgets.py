@@ -1,0 +1,281 @@
+"""CPC budget arithmetic (domain/budgets.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import orjson
+import pytest
+
+from domain.budgets import (
+    ACTIVE,
+    EXHAUSTED,
+    Budget,
+    BudgetEvent,
+    Click,
+    LedgerEntry,
+    StatusChange,
+    add_daily,
+    apply_click,
+    apply_funding,
+    kst_day,
+    parse_budget_event,
+    parse_click,
+    public_view,
+)
+from domain.errors import InvalidRecord
+
+TS = "2026-11-24T03:00:00+00:00"
+
+
+def funding(amount: int, type_: str = "top_up", event_id: str = "t-1", adv: str = "a-1") -> BudgetEvent:
+    body = {"event_id": event_id, "advertiser_id": adv, "type": type_, "amount": amount, "ts": TS}
+    return parse_budget_event(adv.encode(), orjson.dumps(body))
+
+
+def click(cpc: int, click_id: str = "k-1", adv: str = "a-1", campaign: str = "c-1", ts: str = TS) -> Click:
+    body = {"click_id": click_id, "advertiser_id": adv, "campaign_id": campaign, "cpc": cpc, "ts": ts}
+    return parse_click(adv.encode(), orjson.dumps(body))
+
+
+def funded(balance: int) -> Budget:
+    budget = Budget()
+    apply_funding(budget, funding(balance, event_id="seed"))
+    return budget
+
+
+# --- charging ------------------------------------------------------------------------------
+
+
+def test_click_costing_exactly_the_balance_is_charged_and_leaves_zero() -> None:
+    budget = funded(500)
+    outcome = apply_click(budget, click(500))
+    assert outcome.entry == LedgerEntry("a-1", "k-1", "click", -500, 0, TS)
+    assert outcome.change is None
+    assert (budget.balance, budget.spent, budget.charged, budget.rejected) == (0, 500, 1, 0)
+    assert budget.status == ACTIVE
+    assert type(budget.balance) is int and type(budget.spent) is int
+
+
+def test_click_one_won_over_the_balance_is_rejected_and_balance_does_not_move() -> None:
+    budget = funded(499)
+    outcome = apply_click(budget, click(500))
+    assert outcome.entry is None
+    assert budget.balance == 499
+    assert budget.spent == 0
+    assert budget.charged == 0
+    assert budget.rejected == 1
+    assert budget.last_rejected_cpc == 500
+
+
+def test_first_rejection_exhausts_second_emits_no_change() -> None:
+    budget = funded(100)
+    first = apply_click(budget, click(300, click_id="k-1"))
+    assert first.change == StatusChange("a-1", EXHAUSTED, 100, "k-1", TS)
+    assert budget.status == EXHAUSTED
+    second = apply_click(budget, click(200, click_id="k-2"))
+    assert second.entry is None
+    assert second.change is None
+    assert budget.status == EXHAUSTED
+    assert budget.rejected == 2
+    assert budget.last_rejected_cpc == 200
+
+
+def test_rejection_on_a_new_budget_exhausts_it_at_zero() -> None:
+    budget = Budget()
+    outcome = apply_click(budget, click(100))
+    assert outcome.change is not None
+    assert (outcome.change.status, outcome.change.balance) == (EXHAUSTED, 0)
+
+
+def test_top_up_that_covers_last_rejected_cpc_reactivates() -> None:
+    budget = funded(100)
+    apply_click(budget, click(300))
+    outcome = apply_funding(budget, funding(200, event_id="t-2"))  # 300 == last rejected cpc
+    assert outcome.change == StatusChange("a-1", ACTIVE, 300, "t-2", TS)
+    assert outcome.entry == LedgerEntry("a-1", "t-2", "top_up", 200, 300, TS)
+    assert budget.status == ACTIVE
+
+
+def test_top_up_short_of_last_rejected_cpc_stays_exhausted() -> None:
+    budget = funded(100)
+    apply_click(budget, click(300))
+    outcome = apply_funding(budget, funding(199, event_id="t-2"))  # 299 < 300
+    assert outcome.change is None
+    assert outcome.entry is not None and outcome.entry.balance_after == 299
+    assert budget.status == EXHAUSTED
+
+
+def test_top_up_while_active_emits_no_change() -> None:
+    budget = funded(100)
+    outcome = apply_funding(budget, funding(50, event_id="t-2"))
+    assert outcome.change is None
+    assert budget.status == ACTIVE
+
+
+def test_adjust_with_a_negative_amount() -> None:
+    budget = funded(1000)
+    outcome = apply_funding(budget, funding(-300, type_="adjust", event_id="j-1"))
+    assert outcome.entry == LedgerEntry("a-1", "j-1", "adjust", -300, 700, TS)
+    assert budget.balance == 700
+    assert budget.funded == 700  # funded sums top-ups and adjustments
+    assert budget.spent == 0
+
+
+def test_ledger_amounts_are_signed_with_running_balance() -> None:
+    budget = Budget()
+    entries = [
+        apply_funding(budget, funding(1000, event_id="t-1")).entry,
+        apply_click(budget, click(300, click_id="k-1")).entry,
+        apply_funding(budget, funding(-200, type_="adjust", event_id="j-1")).entry,
+        apply_click(budget, click(400, click_id="k-2")).entry,
+        apply_click(budget, click(200, click_id="k-3")).entry,  # 100 left: rejected
+    ]
+    assert [(e.kind, e.amount, e.balance_after) if e else None for e in entries] == [
+        ("top_up", 1000, 1000),
+        ("click", -300, 700),
+        ("adjust", -200, 500),
+        ("click", -400, 100),
+        None,
+    ]
+    assert budget.balance == budget.funded - budget.spent == 100
+    assert all(type(e.amount) is int and type(e.balance_after) is int for e in entries if e)
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def _funding_bytes(**overrides: object) -> bytes:
+    body = {"event_id": "t-1", "advertiser_id": "a-1", "type": "top_up", "amount": 500, "ts": TS}
+    body.update(overrides)
+    return orjson.dumps(body)
+
+
+def _click_bytes(**overrides: object) -> bytes:
+    body = {"click_id": "k-1", "advertiser_id": "a-1", "campaign_id": "c-1", "cpc": 300, "ts": TS}
+    body.update(overrides)
+    return orjson.dumps(body)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"amount": 0},
+        {"amount": -500},
+        {"type": "adjust", "amount": 0},
+        {"type": "refund"},
+        {"amount": "500"},
+        {"amount": 500.0},
+        {"ts": "2026-11-24T03:00:00"},
+        {"extra": 1},
+    ],
+    ids=[
+        "top_up 0",
+        "top_up negative",
+        "adjust 0",
+        "unknown type",
+        "str amount",
+        "float amount",
+        "naive ts",
+        "unknown field",
+    ],  # fmt: skip
+)
+def test_bad_budget_events_are_schema_errors(overrides: dict) -> None:
+    with pytest.raises(InvalidRecord) as caught:
+        parse_budget_event(b"a-1", _funding_bytes(**overrides))
+    assert caught.value.reason == "schema"
+
+
+def test_good_budget_events_parse() -> None:
+    assert parse_budget_event(b"a-1", _funding_bytes()).amount == 500
+    adjust = parse_budget_event(b"a-1", _funding_bytes(type="adjust", amount=-1))
+    assert (adjust.type, adjust.amount) == ("adjust", -1)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"cpc": 0}, {"cpc": -100}, {"cpc": 320.5}, {"cpc": "320"}, {"ts": "yesterday"}, {"extra": 1}],
+    ids=["cpc 0", "cpc negative", "cpc float", "cpc str", "bad ts", "unknown field"],
+)
+def test_bad_clicks_are_schema_errors(overrides: dict) -> None:
+    with pytest.raises(InvalidRecord) as caught:
+        parse_click(b"a-1", _click_bytes(**overrides))
+    assert caught.value.reason == "schema"
+
+
+def test_click_and_budget_key_must_be_advertiser() -> None:
+    for parse, raw in ((parse_click, _click_bytes()), (parse_budget_event, _funding_bytes())):
+        for key in (b"a-nobody", None):
+            with pytest.raises(InvalidRecord) as caught:
+                parse(key, raw)
+            assert caught.value.reason == "key_mismatch"
+
+
+def test_click_not_json() -> None:
+    for raw in (b"\xff\xfe not json", None):
+        with pytest.raises(InvalidRecord) as caught:
+            parse_click(b"a-1", raw)
+        assert caught.value.reason == "not_json"
+
+
+# --- KST days and daily statistics ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("instant", "day"),
+    [
+        ("2026-11-24T16:30:00Z", date(2026, 11, 25)),
+        ("2026-11-24T14:59:59Z", date(2026, 11, 24)),
+        ("2026-11-24T15:00:00Z", date(2026, 11, 25)),
+        ("2026-11-25T00:30:00+09:00", date(2026, 11, 25)),
+    ],
+)
+def test_kst_day_boundary(instant: str, day: date) -> None:
+    assert kst_day(click(100, ts=instant).ts) == day
+    assert kst_day(datetime.fromisoformat(instant)) == day
+
+
+def test_add_daily_counts_per_campaign() -> None:
+    stats: dict = {}
+    add_daily(stats, click(300, campaign="c-1"), charged=True)
+    add_daily(stats, click(200, campaign="c-1"), charged=True)
+    add_daily(stats, click(900, campaign="c-1"), charged=False)
+    add_daily(stats, click(100, campaign="c-2"), charged=False)
+    assert stats == {
+        "c-1": {"charged": 2, "spend": 500, "rejected": 1},
+        "c-2": {"charged": 0, "spend": 0, "rejected": 1},
+    }
+    assert type(stats["c-1"]["spend"]) is int
+
+
+# --- views and serialisation ----------------------------------------------------------------------
+
+
+def test_budget_dict_round_trip_and_public_view() -> None:
+    budget = funded(1000)
+    apply_click(budget, click(2000))
+    data = budget.to_dict()
+    assert Budget.from_dict(data) == budget
+    assert Budget.from_dict(None) == Budget()
+    view = public_view("a-1", budget)
+    assert view["advertiser_id"] == "a-1"
+    assert view["status"] == EXHAUSTED
+    assert view["balance"] == 1000
+    assert "last_rejected_cpc" not in view
+    assert "last_rejected_cpc" in budget.to_dict()  # the view did not mutate the budget
+
+
+def test_ledger_entry_serialises_with_orjson() -> None:
+    entry = apply_funding(Budget(), funding(700)).entry
+    assert orjson.loads(orjson.dumps(entry)) == {
+        "advertiser_id": "a-1",
+        "entry_id": "t-1",
+        "kind": "top_up",
+        "amount": 700,
+        "balance_after": 700,
+        "ts": TS,
+    }
+
+
+def test_click_ts_is_aware_utc() -> None:
+    assert click(100).ts == datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
