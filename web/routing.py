@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from faust.exceptions import SameNode
+import aiohttp
 from faust.web import Request, Response, View
 
 from app import app
@@ -21,14 +21,29 @@ LOCAL = "local"
 async def at_owner(
     view: View, request: Request, table: Any, key: str, local: Callable[[], Awaitable[Response]]
 ) -> Response:
-    if request.query.get("scope") == LOCAL:
-        return await local()
+    """Answer locally if this worker owns ``key``'s partition, else ask the owner.
+
+    A forwarded request (``scope=local``) is answered only by the owner itself:
+    a worker that lost the partition in a rebalance says 503 rather than
+    serving a stale or empty copy.
+    """
     try:
-        return await app.router.route_req(table.name, key, view.web, request)
-    except SameNode:
+        owner = str(app.router.key_store(table.name, key)).rstrip("/")
+    except Exception:  # no assignment yet (starting, rebalancing)
+        return view.error(503, "partition assignment not known yet; retry shortly")
+    if owner == str(app.conf.canonical_url).rstrip("/"):
         return await local()
-    except (KeyError, ConnectionError, OSError):
-        return view.error(503, "the owner of this key is not reachable; retry shortly")
+    if request.query.get("scope") == LOCAL:
+        return view.error(503, f"this worker does not own {key!r} (now {owner}); retry")
+    try:
+        async with app.http_client.get(
+            f"{owner}{request.path}", params={**request.query, "scope": LOCAL}
+        ) as resp:
+            return view.bytes(
+                await resp.read(), content_type=resp.content_type, status=resp.status
+            )
+    except (aiohttp.ClientError, OSError) as exc:
+        return view.error(503, f"owner {owner} of this key is not reachable: {exc}")
 
 
 def worker_urls() -> list[str]:

@@ -28,7 +28,7 @@ SPAN = timedelta(hours=48)
 def _order(rng: random.Random, seed: int, i: int, count: int) -> dict:
     created = START + SPAN * (i / max(count, 1))
     items = []
-    for n in range(rng.randint(1, 4)):
+    for _ in range(rng.randint(1, 4)):
         items.append({
             "sku": f"sku-{rng.randint(1, 5000)}",
             "category": rng.choices(CATEGORIES, WEIGHTS)[0],
