@@ -70,7 +70,6 @@ class Settings(BaseSettings):
     web_port: int = Field(6066, ge=1, le=65535)
     web_bind: str = "0.0.0.0"
 
-    log_level: str = Field("info", pattern=r"^(?i:debug|info|warning|error|critical)$")
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

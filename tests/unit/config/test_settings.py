@@ -75,7 +75,6 @@ def test_overrides_beat_defaults() -> None:
         ("APP_ID", "has spaces"),
         ("COMMIT_INTERVAL", "0"),
         ("BATCH_MAX", "0"),
-        ("LOG_LEVEL", "verbose"),
         ("KAFKA_SECURITY_PROTOCOL", "TLS"),
     ],
 )
