@@ -1,2 +1,43 @@
-# Session-wide Kafka fixtures (kafka_bootstrap, kafka_cluster) and the `integration` marker.
+"""Session-wide setup.
+
+The Faust app is built from the environment when ``app`` is first imported (by
+any test module, e.g. through ``cli``), so it is configured here, before
+collection: in-memory tables, at-least-once, a throw-away state directory; then
+the environment is restored, so worker subprocesses started by integration
+tests see the real configuration. Kafka fixtures: ``kafka_bootstrap``,
+``kafka_cluster``, and the ``integration`` marker.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+
 pytest_plugins = ["infra.kafka.pytest_plugin"]
+
+_UNIT_ENV = {
+    "STORE": "memory",
+    "PROCESSING_GUARANTEE": "at_least_once",
+    "STORE_DIR": tempfile.mkdtemp(prefix="unit-state-"),
+}
+atexit.register(shutil.rmtree, _UNIT_ENV["STORE_DIR"], True)
+
+if "app" in sys.modules:  # built from someone else's environment: tests would lie
+    raise RuntimeError("the app was imported before tests/conftest.py could configure it")
+
+_saved = {name: os.environ.get(name) for name in _UNIT_ENV}
+os.environ.update(_UNIT_ENV)
+try:
+    import app as _app  # noqa: E402  (builds settings + app + agents + tables + views)
+finally:
+    for _name, _value in _saved.items():
+        if _value is None:
+            os.environ.pop(_name, None)
+        else:
+            os.environ[_name] = _value
+
+assert _app.app.settings.store == "memory"
+assert not _app.app.settings.exactly_once

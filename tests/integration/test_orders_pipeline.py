@@ -104,9 +104,11 @@ async def test_each_defect_is_dead_lettered_and_the_worker_keeps_going(deploymen
     finally:
         await consumer.stop()
     assert len(records) == len(sent)
-    by_value = {r.value: dict(r.headers) for r in records}
+    by_value = {r.value: r for r in records}
     for kind, (key, value) in zip(DEFECTS, sent, strict=True):
-        headers = by_value[value]  # original bytes, unchanged
+        record = by_value[value]  # original bytes, unchanged
+        assert record.key == key
+        headers = dict(record.headers)
         assert headers["dlq.reason"].decode() == DEFECTS[kind], (kind, headers)
         assert headers["dlq.topic"].decode() == deployment.topic("TOPIC_ORDERS")
         assert int(headers["dlq.offset"]) >= 0 and int(headers["dlq.partition"]) >= 0

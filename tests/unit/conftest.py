@@ -1,45 +1,14 @@
-"""Unit tests: no broker, no network.
-
-The Faust app is built from the environment when ``app`` is first imported, so
-this conftest sets the environment (in-memory tables, at-least-once, a
-throw-away state directory), imports the app once, and then restores the
-environment so nothing leaks into other test sessions or settings tests.
-"""
+"""Unit tests: no broker, no network (the app itself is configured in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import atexit
-import os
-import shutil
 import socket
-import sys
-import tempfile
 
 import pytest
 
-_UNIT_ENV = {
-    "STORE": "memory",
-    "PROCESSING_GUARANTEE": "at_least_once",
-    "STORE_DIR": tempfile.mkdtemp(prefix="unit-state-"),
-}
-atexit.register(shutil.rmtree, _UNIT_ENV["STORE_DIR"], True)
-
-if "app" in sys.modules:  # built from someone else's environment: tests would lie
-    raise RuntimeError("the app was imported before tests/unit/conftest.py could configure it")
-
-_saved = {name: os.environ.get(name) for name in _UNIT_ENV}
-os.environ.update(_UNIT_ENV)
-try:
-    import app as _app  # noqa: E402  (builds settings + app + agents + tables + views)
-finally:
-    for _name, _value in _saved.items():
-        if _value is None:
-            os.environ.pop(_name, None)
-        else:
-            os.environ[_name] = _value
+import app as _app  # configured by tests/conftest.py
 
 assert _app.app.settings.store == "memory"
-assert not _app.app.settings.exactly_once
 
 
 _real_connect = socket.socket.connect
