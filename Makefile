@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run stop status test test-unit test-integration lint broker clean
+.PHONY: help run stop status test test-unit test-integration lint broker clean chaos
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -41,9 +41,17 @@ test-unit: $(STAMP) ## Unit tests only (no broker)
 test-integration: broker ## Integration tests only (starts a broker unless KAFKA_BOOTSTRAP_SERVERS is set)
 	$(BIN)/python -m pytest -q -m integration
 
+chaos: broker ## Kill workers at random while both pipelines run; CHAOS_ARGS="--seed N --brokers 3 ..."
+	$(BIN)/python -m chaos $(CHAOS_ARGS)
+
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 clean: stop ## Stop, then remove local state (.data/); keeps .venv and the jar cache
 	rm -rf .data
+
+.PHONY: bench
+bench: broker ## Benchmarks side by side on a broker of its own: Faust vs. an aiokafka EOS ceiling vs. Quix Streams
+	@$(BIN)/python -c 'import quixstreams' 2>/dev/null || $(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m bench

@@ -26,6 +26,7 @@ from domain.budgets import (
     parse_click,
 )
 from domain.errors import InvalidRecord
+from eos.gate import atomic_batch
 from streaming import Tally, dead_letter, partition_batches
 from tables import accounting, budgets, daily_stats, seen_budget_events
 
@@ -38,8 +39,9 @@ DLQ = {CLICKS: topics.ad_clicks_dlq, FUNDING: topics.ad_budget_dlq}
 @app.agent(topics.budget_inputs, name="ad-budgets")
 async def apply_budget_events(stream):  # type: ignore[no-untyped-def]
     async for batch in stream.take_events(settings.batch_max, settings.batch_within):
-        for partition, events in partition_batches(batch):
-            await _apply_partition(partition, events)
+        async with atomic_batch(stream, batch):
+            for partition, events in partition_batches(batch):
+                await _apply_partition(partition, events)
 
 
 async def _apply_partition(partition: int, events: list[Any]) -> None:

@@ -58,6 +58,8 @@ def create_app(settings: Settings) -> StreamsApp:
         broker_credentials=broker_credentials(settings),
         processing_guarantee=settings.processing_guarantee.value,
         broker_commit_interval=settings.commit_interval,
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout / 5),
         # A new group (a new service on old topics) starts from history, not from now.
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
@@ -73,6 +75,7 @@ def create_app(settings: Settings) -> StreamsApp:
         key_serializer="raw",
         value_serializer="raw",
         autodiscover=False,
+        Table="eos.table:EosTable",
     )
     app.settings = settings
     return app

@@ -18,13 +18,16 @@ number) keep the stock choice.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections import defaultdict
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from faust.streams import current_event
 from faust.transport.consumer import TransactionManager
-from faust.types import HeadersArg
+from faust.types import TP, HeadersArg
 from faust.types.tuples import RecordMetadata
+
+from eos.store import TransactionalStore
 
 
 def transactional_id_for(app: Any, topic: str, partition: int) -> str:
@@ -58,3 +61,46 @@ class SourceTransactionManager(TransactionManager):
             headers,
             transactional_id=transactional_id_for(self.app, source.topic, source.partition),
         )
+
+
+class CommittingTransactionManager(SourceTransactionManager):
+    """Commits transaction by transaction, then makes their table writes durable.
+
+    Stock Faust commits all transactions in one call that skips unknown ones
+    silently and swallows a fenced producer; here each partition's buffered
+    table writes (eos.store) reach RocksDB only after *its* transaction
+    committed, and any failure crashes the worker before anything is applied.
+    """
+
+    async def commit(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
+        by_tid: dict[str, dict[TP, int]] = defaultdict(dict)
+        for tp, offset in offsets.items():
+            by_tid[transactional_id_for(self.app, tp.topic, tp.partition)][tp] = offset
+        committed: set[int] = set()
+        for tid, tid_offsets in by_tid.items():
+            if not self._has_producer(tid):
+                self.log.warning("no transactional producer %s: offsets %r not committed", tid, tid_offsets)
+                continue
+            try:
+                await self.producer.commit_transactions(
+                    {tid: tid_offsets}, self.app.conf.id, start_new_transaction=start_new_transaction
+                )
+            except Exception as exc:
+                self._discard_all()
+                await self.app.crash(exc)
+                return False
+            committed.update(tp.partition for tp in tid_offsets)
+        for store in self._stores():
+            store.commit(committed)
+        return True
+
+    def _has_producer(self, tid: str) -> bool:
+        # The driver keeps its producers in a private mapping; no public lookup.
+        return tid in getattr(self.producer, "_transaction_producers", {})
+
+    def _stores(self) -> list[TransactionalStore]:
+        return [t.data for t in self.app.tables.values() if isinstance(t.data, TransactionalStore)]
+
+    def _discard_all(self) -> None:
+        for store in self._stores():
+            store.discard(list(store._pending))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from faust.transport.drivers.aiokafka import Transport
 
-from eos.transactions import SourceTransactionManager
+from eos.consumer import GatedConsumer
+from eos.transactions import CommittingTransactionManager
 
 
 class EosTransport(Transport):
-    TransactionManager = SourceTransactionManager
+    Consumer = GatedConsumer
+    TransactionManager = CommittingTransactionManager

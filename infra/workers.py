@@ -1,0 +1,122 @@
+"""Workers as real subprocesses (`faust -A app worker`), isolated per deployment.
+
+Each test gets its own app id and topic names, so tests share one broker
+without seeing each other's records, consumer groups or changelogs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+FAUST = str(Path(sys.executable).parent / "faust")
+REPO = Path(__file__).resolve().parents[1]
+TOPIC_VARS = (
+    "TOPIC_ORDERS", "TOPIC_ORDERS_DLQ", "TOPIC_CATEGORY_TOTALS", "TOPIC_AD_BUDGET",
+    "TOPIC_AD_BUDGET_DLQ", "TOPIC_AD_CLICKS", "TOPIC_AD_CLICKS_DLQ", "TOPIC_AD_LEDGER",
+    "TOPIC_AD_BUDGET_STATUS",
+)  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Deployment:
+    """One app instance's configuration: an app id, topic names, a broker."""
+
+    bootstrap: str
+    root: Path
+    name: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:8]}")
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def topic(self, var: str) -> str:
+        return f"{self.name}.{var.removeprefix('TOPIC_').lower().replace('_', '-')}"
+
+    def env(self, **more: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOPIC_")}
+        env.update(
+            KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
+            APP_ID=self.name,
+            COMMIT_INTERVAL="0.5",
+            PYTHONUNBUFFERED="1",
+            **{var: self.topic(var) for var in TOPIC_VARS},
+        )
+        env.update(self.extra)
+        env.update(more)
+        return env
+
+    def faust(self, *args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [FAUST, "-A", "app", *args],
+            cwd=REPO, env=self.env(**env), capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+
+
+class Worker:
+    def __init__(self, deployment: Deployment, index: int = 0, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.dir = deployment.root / f"worker-{index}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.log = self.dir / "worker.log"
+        self.env = deployment.env(WEB_PORT=str(self.port), STORE_DIR=str(self.dir / "state"), **env)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Worker:
+        self.proc = subprocess.Popen(
+            [FAUST, "-A", "app", "worker", "-l", "info"],
+            cwd=REPO, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    async def wait_http(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                if not self.alive():
+                    raise AssertionError(f"worker exited:\n{self.log_tail()}")
+                try:
+                    async with http.get(f"{self.url}/healthz") as resp:
+                        if resp.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await _sleep(0.5)
+        raise AssertionError(f"worker not serving HTTP after {timeout}s:\n{self.log_tail()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        if not self.alive():
+            return
+        assert self.proc is not None
+        os.killpg(self.proc.pid, sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
