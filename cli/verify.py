@@ -13,6 +13,7 @@ from faust.cli import option
 
 from app import app
 from cli.compare import COMPARERS
+from cli.invariants import check_clicks_invariants
 
 _POLL = 1.0
 
@@ -21,10 +22,14 @@ _POLL = 1.0
     option("--oracle", type=click.Path(exists=True, dir_okay=False), required=True),
     option("--url", "urls", multiple=True, help="Worker base URL (repeatable)."),
     option("--timeout", type=float, default=120.0, help="Seconds to wait for agreement."),
+    option("--invariants", is_flag=True, help="clicks: check invariants, not exact balances."),
 )
-async def verify(self, oracle: str, urls: tuple[str, ...], timeout: float) -> None:  # type: ignore[no-untyped-def]
+async def verify(self, oracle: str, urls: tuple[str, ...], timeout: float, invariants: bool) -> None:  # type: ignore[no-untyped-def]
     """Compare live state with an oracle; exit 0 only when nothing differs."""
     expected = json.loads(Path(oracle).read_text())
+    compare = COMPARERS[expected["workload"]]
+    if invariants and expected["workload"] == "clicks":
+        compare = check_clicks_invariants
     urls = urls or (app.conf.canonical_url and str(app.conf.canonical_url),)
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
@@ -32,7 +37,7 @@ async def verify(self, oracle: str, urls: tuple[str, ...], timeout: float) -> No
             keys, diffs = 0, []
             for url in urls:
                 try:
-                    k, d = await COMPARERS[expected["workload"]](http, url.rstrip("/"), expected)
+                    k, d = await compare(http, url.rstrip("/"), expected)
                 except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
                     k, d = 1, [f"{url}: {exc!r}"]
                 keys, diffs = keys + k, diffs + d
