@@ -20,7 +20,7 @@ class BenchConfig:
     seed: int = 1
     partitions: int = 6
     latency_rate: float = 5000.0  # target clicks/s; lowered to 40% of the measured drain rate
-    latency_seconds: float = 20.0  # per latency phase (end-to-end, then HTTP queries)
+    latency_seconds: float = 30.0  # per latency phase (end-to-end, then HTTP queries)
     query_rate: float = 100.0  # HTTP requests/s in the query phase
     drain_timeout: float = 480.0  # per Faust drain
     skip: tuple[str, ...] = ()  # any of: quix, orders, latency, ceiling

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaProducer
 from bench.worker import Worker
 from cli.produce import produce
 
-POLL, INFLIGHT, PROBE_EVERY = 0.02, 2, 0.1  # at most 100 polls/s on top of the load
+POLL, INFLIGHT, PROBE_EVERY = 0.025, 4, 0.1  # at most 160 polls/s on top of the load
 LOAD_ADVERTISERS, PROBES = 1000, 20
 
 

@@ -10,7 +10,7 @@ import math
 import os
 
 from bench.faust_run import Drain
-from bench.latency import Latency
+from bench.latency import POLL, Latency
 from bench.measure import fmt_ms, percentile
 from bench.worker import Worker
 
@@ -104,7 +104,8 @@ def lines(res: dict) -> list[str]:
             else f" (not {lat['target_rate']:.0f}: the worker cannot sustain it)"
         )
         out.append(
-            f"latency at {lat['rate']:.0f} clicks/s{lowered}: produce -> visible over HTTP "
+            f"latency at {lat['rate']:.0f} clicks/s{lowered}: produce -> visible over HTTP (polled every "
+            f"{POLL * 1000:.0f} ms) "
             f"p50 {fmt_ms(lat['e2e_p50'])} ms p99 {fmt_ms(lat['e2e_p99'])} ms "
             f"({lat['e2e_samples']} probes, {lat['e2e_lost']} lost); GET /advertisers/{{id}}/budget at "
             f"{lat['query_rate']:.0f} req/s p50 {fmt_ms(lat['query_p50'])} ms "
