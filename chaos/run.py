@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aiokafka.admin import AIOKafkaAdminClient
+
 from chaos.checks import check_outputs
 from infra.kafka import KafkaCluster
 from infra.workers import FAUST, REPO, Deployment, Worker
@@ -45,12 +47,29 @@ async def _faust(dep: Deployment, *args: str, log: Path) -> int:
         return await proc.wait()
 
 
+async def wait_group_stable(bootstrap: str, group: str, members: int, timeout: float = 180) -> None:
+    """Until the group is Stable with exactly ``members`` members (a kill's rebalance is over)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            (resp,) = await admin.describe_consumer_groups([group])
+            (desc,) = resp.to_object()["groups"]
+            if desc["state"] == "Stable" and len(desc["members"]) == members:
+                return
+            await asyncio.sleep(0.5)
+        raise TimeoutError(f"group {group} not stable with {members} members after {timeout}s")
+    finally:
+        await admin.close()
+
+
 class Chaos:
     """Kills and restarts workers until told to stop (and at least `min_kills` happened)."""
 
-    def __init__(self, plan: Plan, workers: list[Worker], say: Callable[[str], None],
-                 cluster: KafkaCluster | None) -> None:  # fmt: skip
-        self.plan, self.workers, self.say, self.cluster = plan, workers, say, cluster
+    def __init__(self, plan: Plan, dep: Deployment, workers: list[Worker],
+                 say: Callable[[str], None], cluster: KafkaCluster | None) -> None:  # fmt: skip
+        self.plan, self.dep, self.workers, self.say, self.cluster = plan, dep, workers, say, cluster
         self.rng = random.Random(plan.seed)
         self.kills = 0
         self.load_done = asyncio.Event()
@@ -69,7 +88,10 @@ class Chaos:
                 await asyncio.to_thread(self._restart_broker)
             await asyncio.sleep(down_for)
             victim.start()
-            await victim.wait_http()
+            # Let the group settle and the tables recover, so work gets done between kills.
+            await wait_group_stable(self.dep.bootstrap, self.dep.name, len(self.workers))
+            for w in self.workers:
+                await w.wait_ready()
 
     def _next_delay(self) -> float:
         # Some kills land right around a commit (multiples of the commit interval).
@@ -96,7 +118,8 @@ async def run_once(plan: Plan, bootstrap: str, root: Path, say: Callable[[str], 
         w.start()
     for w in workers:
         await w.wait_http()
-    chaos = Chaos(plan, workers, say, cluster)
+    await wait_group_stable(bootstrap, dep.name, len(workers))
+    chaos = Chaos(plan, dep, workers, say, cluster)
     chaos_task = asyncio.create_task(chaos.run())
     started = time.monotonic()
     log = root / "loadgen.log"

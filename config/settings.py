@@ -72,7 +72,6 @@ class Settings(BaseSettings):
     web_port: int = Field(6066, ge=1, le=65535)
     web_bind: str = "0.0.0.0"
 
-
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _host_ports(cls, value: str) -> str:

@@ -26,6 +26,15 @@ class CommitGate:
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self._changelog: list[asyncio.Future] = []
+        # Next offset to read, per source partition, after what batches processed.
+        self.processed: dict[Any, int] = {}
+
+    def mark_processed(self, events: Sequence[Any]) -> None:
+        processed = self.processed
+        for event in events:
+            msg = event.message
+            if msg.offset + 1 > processed.get(msg.tp, -1):
+                processed[msg.tp] = msg.offset + 1
 
     def track(self, fut: asyncio.Future) -> None:
         self._changelog.append(fut)
@@ -52,12 +61,14 @@ async def atomic_batch(stream: Any, events: Sequence[Any]) -> AsyncIterator[None
     already in open transactions, which must abort rather than commit later.
     """
     app = stream.app
-    async with gate_of(app).lock:
+    gate = gate_of(app)
+    async with gate.lock:
         try:
             yield
         except Exception as exc:
             if app.in_transaction:
                 await app.crash(exc)
             raise
+        gate.mark_processed(events)
         for event in events:
             await stream.ack(event)

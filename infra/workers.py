@@ -89,20 +89,27 @@ class Worker:
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
-    async def wait_http(self, timeout: float = 90) -> None:
+    async def _wait_200(self, path: str, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
                 if not self.alive():
                     raise AssertionError(f"worker exited:\n{self.log_tail()}")
                 try:
-                    async with http.get(f"{self.url}/healthz") as resp:
+                    async with http.get(f"{self.url}{path}") as resp:
                         if resp.status == 200:
                             return
                 except aiohttp.ClientError:
                     pass
-                await _sleep(0.5)
-        raise AssertionError(f"worker not serving HTTP after {timeout}s:\n{self.log_tail()}")
+                await _sleep(0.3)
+        raise AssertionError(f"worker not {what} after {timeout}s:\n{self.log_tail()}")
+
+    async def wait_http(self, timeout: float = 90) -> None:
+        await self._wait_200("/healthz", timeout, "serving HTTP")
+
+    async def wait_ready(self, timeout: float = 180) -> None:
+        """Until GET /readyz says 200: partitions assigned and tables recovered."""
+        await self._wait_200("/readyz", timeout, "ready")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
         if not self.alive():

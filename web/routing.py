@@ -39,9 +39,7 @@ async def at_owner(
         async with app.http_client.get(
             f"{owner}{request.path}", params={**request.query, "scope": LOCAL}
         ) as resp:
-            return view.bytes(
-                await resp.read(), content_type=resp.content_type, status=resp.status
-            )
+            return view.bytes(await resp.read(), content_type=resp.content_type, status=resp.status)
     except (aiohttp.ClientError, OSError) as exc:
         return view.error(503, f"owner {owner} of this key is not reachable: {exc}")
 

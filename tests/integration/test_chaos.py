@@ -6,7 +6,8 @@ import pytest
 
 from chaos.run import Plan, run_once
 
-pytestmark = pytest.mark.integration
+# Known to fail today (state double-applied or lost after kill -9); see README, Exactly-once.
+pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 
 async def test_short_chaos_run_keeps_exactly_once(kafka_bootstrap, tmp_path):  # type: ignore[no-untyped-def]
