@@ -39,9 +39,9 @@ DLQ = {CLICKS: topics.ad_clicks_dlq, FUNDING: topics.ad_budget_dlq}
 @app.agent(topics.budget_inputs, name="ad-budgets")
 async def apply_budget_events(stream):  # type: ignore[no-untyped-def]
     async for batch in stream.take_events(settings.batch_max, settings.batch_within):
-        async with atomic_batch(stream, batch):
-            for partition, events in partition_batches(batch):
-                await _apply_partition(partition, events)
+        async with atomic_batch(stream, batch) as events:
+            for partition, in_partition in partition_batches(events):
+                await _apply_partition(partition, in_partition)
 
 
 async def _apply_partition(partition: int, events: list[Any]) -> None:

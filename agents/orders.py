@@ -27,18 +27,18 @@ DEDUP_WINDOW = 7 * 24 * 3600
 @app.agent(topics.orders, name="orders-validate")
 async def validate_orders(stream):  # type: ignore[no-untyped-def]
     async for batch in stream.take_events(settings.batch_max, settings.batch_within):
-        async with atomic_batch(stream, batch):
-            for partition, events in partition_batches(batch):
-                await _validate_partition(partition, events)
+        async with atomic_batch(stream, batch) as events:
+            for partition, in_partition in partition_batches(events):
+                await _validate_partition(partition, in_partition)
 
 
 @app.agent(topics.orders_by_category, name="category-totals")
 async def aggregate_categories(stream):  # type: ignore[no-untyped-def]
     async for batch in stream.take_events(settings.batch_max, settings.batch_within):
-        async with atomic_batch(stream, batch):
+        async with atomic_batch(stream, batch) as events:
             now = datetime.now(UTC)
-            for _partition, events in partition_batches(batch):
-                await _aggregate_partition(events, now)
+            for _partition, in_partition in partition_batches(events):
+                await _aggregate_partition(in_partition, now)
 
 
 async def _validate_partition(partition: int, events: list[Any]) -> None:

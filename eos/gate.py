@@ -53,9 +53,28 @@ def gate_of(app: Any) -> CommitGate:
     return gate
 
 
+def _current_generation(app: Any, events: Sequence[Any]) -> list[Any]:
+    """Drop events fetched before the latest rebalance.
+
+    Faust's stream skips a message whose generation is not the consumer's
+    current one: after a rebalance the consumer seeks back to the committed
+    offsets and delivers those records again. ``take_events`` buffers bypass
+    that check, so a batch may hold such stale events: processing them would
+    count them twice, or run them against tables still being recovered.
+    """
+    generation = app.consumer_generation_id
+    fresh = [e for e in events if e.message.generation_id == generation]
+    if len(fresh) != len(events):
+        unacked = getattr(app.consumer, "_unacked_messages", set())  # or a rebalance waits on them
+        for event in events:
+            if event.message.generation_id != generation:
+                unacked.discard(event.message)
+    return fresh
+
+
 @asynccontextmanager
-async def atomic_batch(stream: Any, events: Sequence[Any]) -> AsyncIterator[None]:
-    """Process ``events`` with commits held off; ack them all before letting go.
+async def atomic_batch(stream: Any, events: Sequence[Any]) -> AsyncIterator[list[Any]]:
+    """Process a batch with commits held off; yields the events to process.
 
     A batch that raises under exactly_once crashes the worker: its outputs are
     already in open transactions, which must abort rather than commit later.
@@ -63,12 +82,13 @@ async def atomic_batch(stream: Any, events: Sequence[Any]) -> AsyncIterator[None
     app = stream.app
     gate = gate_of(app)
     async with gate.lock:
+        fresh = _current_generation(app, events) if app.in_transaction else list(events)
         try:
-            yield
+            yield fresh
         except Exception as exc:
             if app.in_transaction:
                 await app.crash(exc)
             raise
-        gate.mark_processed(events)
-        for event in events:
+        gate.mark_processed(fresh)
+        for event in fresh:
             await stream.ack(event)

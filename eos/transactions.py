@@ -36,6 +36,15 @@ def transactional_id_for(app: Any, topic: str, partition: int) -> str:
 
 
 class SourceTransactionManager(TransactionManager):
+    _changelog_names: frozenset[str] | None = None
+
+    def _changelogs(self) -> frozenset[str]:
+        if self._changelog_names is None:
+            self._changelog_names = frozenset(
+                t.changelog_topic.get_topic_name() for t in self.app.tables.values()
+            )
+        return self._changelog_names
+
     async def send(
         self,
         topic: str,
@@ -48,7 +57,10 @@ class SourceTransactionManager(TransactionManager):
         transactional_id: str | None = None,
     ) -> Awaitable[RecordMetadata]:
         event = current_event()
-        if event is None:
+        if event is None or topic in self._changelogs():
+            # A changelog record targets its source partition's number already,
+            # and is sent from Faust's producer buffer task, whose "current event"
+            # is whatever was current when that task started: never trust it.
             return await super().send(topic, key, value, partition, timestamp, headers)
         source = event.message
         dest = self.consumer.key_partition(topic, key, partition)
