@@ -5,6 +5,7 @@ from __future__ import annotations
 from faust.web import Request, Response, View
 
 from app import app
+from web.readiness import readiness, standby_lag
 
 
 @app.page("/healthz")
@@ -18,9 +19,10 @@ class Ready(View):
     """503 while partitions are being (re)assigned or active tables restore."""
 
     async def get(self, request: Request) -> Response:
+        ready, reason = readiness(app)
+        if ready:
+            return self.json({"status": "ready", "standby_records_remaining": standby_lag(app)})
         recovery = app.tables.recovery
-        if app.rebalancing or not recovery.completed.is_set():
-            remaining = recovery.active_remaining_total() if recovery.in_recovery else None
-            body = {"status": "recovering", "active_records_remaining": remaining}
-            return self.json(body, status=503)
-        return self.json({"status": "ready"})
+        remaining = recovery.active_remaining_total() if recovery.in_recovery else None
+        body = {"status": "recovering", "reason": reason, "active_records_remaining": remaining}
+        return self.json(body, status=503)

@@ -14,6 +14,7 @@ import aiohttp
 from faust.web import Request, Response, View
 
 from app import app
+from web.readiness import readiness
 
 LOCAL = "local"
 
@@ -32,7 +33,7 @@ async def at_owner(
     except Exception:  # no assignment yet (starting, rebalancing)
         return view.error(503, "partition assignment not known yet; retry shortly")
     if owner == str(app.conf.canonical_url).rstrip("/"):
-        return await local()
+        return _not_ready(view) or await local()
     if request.query.get("scope") == LOCAL:
         return view.error(503, f"this worker does not own {key!r} (now {owner}); retry")
     try:
@@ -70,12 +71,18 @@ async def across_workers(
     """Answer from this worker's active partitions (``?scope=local``), or fan out
     to every worker and ``present`` their local answers merged into one body."""
     if request.query.get("scope") == LOCAL:
-        return view.json(local())
+        return _not_ready(view) or view.json(local())
     try:
         parts = await _from_every_worker(request.path)
     except (ConnectionError, OSError) as exc:
         return view.error(503, f"a worker did not answer: {exc}")
     return view.json(present(parts))
+
+
+def _not_ready(view: View) -> Response | None:
+    """Local tables answer only when complete, not mid-restore or mid-rebalance."""
+    ready, reason = readiness(app)
+    return None if ready else view.error(503, f"not ready ({reason}); retry shortly")
 
 
 def bad_request(view: View, message: str) -> Response:
