@@ -27,7 +27,7 @@ from domain.budgets import (
 )
 from domain.errors import InvalidRecord
 from eos.gate import atomic_batch
-from streaming import Tally, dead_letter, partition_batches
+from streaming import Tally, dead_letter, output_headers, partition_batches
 from tables import accounting, budgets, daily_stats, seen_budget_events
 
 DEDUP_WINDOW = 24 * 3600
@@ -109,10 +109,12 @@ async def _publish(partition: int, entry: LedgerEntry | None, change: StatusChan
             key=entry.advertiser_id.encode(),
             value=orjson.dumps(entry),
             partition=partition,
+            headers=output_headers(),
         )
     if change is not None:
         await topics.ad_budget_status.send(
             key=change.advertiser_id.encode(),
             value=orjson.dumps(change),
             partition=partition,
+            headers=output_headers(),
         )

@@ -18,7 +18,7 @@ from config import settings
 from domain.errors import InvalidRecord
 from domain.orders import CategoryDelta, add_deltas, category_deltas, hour_start, parse_order
 from eos.gate import atomic_batch
-from streaming import Tally, dead_letter, partition_batches
+from streaming import Tally, dead_letter, output_headers, partition_batches
 from tables import accounting, category_hourly, category_totals, seen_orders
 
 DEDUP_WINDOW = 7 * 24 * 3600
@@ -75,7 +75,9 @@ async def _aggregate_partition(events: list[Any], now: datetime) -> None:
         category_totals[category] = totals
         _add_hourly(category, deltas, now)
         await topics.category_totals.send(
-            key=category.encode(), value=orjson.dumps({"category": category, **totals})
+            key=category.encode(),
+            value=orjson.dumps({"category": category, **totals}),
+            headers=output_headers(),
         )
 
 

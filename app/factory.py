@@ -43,9 +43,13 @@ class StreamsApp(faust.App):
     async def on_first_start(self) -> None:
         from app import topics
         from app.admin import ensure_topics
+        from streaming import recovery_progress, replay_generation
 
+        # Before any table opens: state from before a replay is stale.
+        await replay_generation.adopt_latest(self.settings)
         await ensure_topics(self.settings, topics.ALL, copartitioned=topics.COPARTITIONED)
         await super().on_first_start()
+        self.add_future(recovery_progress.watch(self))  # timers only start after recovery
 
 
 def create_app(settings: Settings) -> StreamsApp:
@@ -76,6 +80,8 @@ def create_app(settings: Settings) -> StreamsApp:
         value_serializer="raw",
         autodiscover=False,
         Table="eos.table:EosTable",
+        # Co-partitioned inputs in timestamp order: a replay charges clicks as the first run did.
+        ConsumerScheduler="streaming.timestamp_order:TimestampOrder",
     )
     app.settings = settings
     return app

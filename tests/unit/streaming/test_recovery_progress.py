@@ -1,0 +1,30 @@
+"""Recovery progress arithmetic and log lines (streaming/recovery_progress.py)."""
+
+from __future__ import annotations
+
+from streaming.recovery_progress import Progress
+
+
+def test_restored_and_remaining_are_counted_from_the_first_sample() -> None:
+    run = Progress(started=100.0)
+    run.update({"a": 10, "b": -1, "c": None}, {"a": 110, "b": 49, "c": 5})
+    assert (run.restored, run.remaining, run.total) == (0, 150, 150)
+    run.update({"a": 60, "b": 24, "c": None}, {"a": 110, "b": 49, "c": 5})
+    assert (run.restored, run.remaining, run.total) == (75, 75, 150)
+    assert run.rate(now=105.0) == 15.0
+    assert run.line(now=105.0) == "restoring tables: 75/150 (50%), 15/s, ~5s left"
+
+
+def test_a_partition_that_appears_later_counts_from_its_first_offset() -> None:
+    run = Progress(started=0.0)
+    run.update({"a": 0}, {"a": 10})
+    run.update({"a": 10, "b": 100}, {"a": 10, "b": 120})
+    assert (run.restored, run.remaining) == (10, 20)
+
+
+def test_summary_and_an_empty_recovery() -> None:
+    run = Progress(started=0.0)
+    run.update({}, {})
+    assert run.line(now=1.0) == "restoring tables: 0/0 (100%), 0/s, time left unknown"
+    run.update({"a": 5}, {"a": 5})
+    assert run.summary(now=2.0) == "tables restored: 0 changelog offsets in 2.0s (0/s)"
