@@ -1,3 +1,3 @@
-"""Faust CLI commands: ``faust -A app loadgen|verify``. Importing registers them."""
+"""Faust CLI commands: ``faust -A app loadgen|verify|replay``. Importing registers them."""
 
-from cli import loadgen, verify  # noqa: F401
+from cli import loadgen, replay, verify  # noqa: F401
