@@ -1,8 +1,12 @@
-"""Consumer fixes: commits pass through the commit gate; recovery sees real highwaters."""
+"""Consumer fixes: each partition is handed out once, in order, from its committed offset.
+
+Also: commits pass through the commit gate; recovery sees real highwaters.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
 from faust.types import TP
@@ -10,17 +14,94 @@ from faust.types import TP
 from eos.gate import gate_of
 
 
-class LastStableOffsetThread(AIOKafkaConsumerThread):
-    """Defect 5 (recovery under exactly_once): stock Faust takes the highwater of
+class ContiguousFetchThread(AIOKafkaConsumerThread):
+    """Defect 7 (records lost or handed out twice around a rebalance): after an
+    assignment Faust resumes the stream partitions *before* it seeks them to
+    their committed offsets, and aiokafka's ``seek_to_committed`` seeks one
+    partition at a time with a round trip between each. Records fetched from
+    the positions before the seek are handed out, then fetched again after it;
+    Faust's own guard (``_read_offset``) is moved by both paths and drops
+    records that were never processed. With kill -9 in the middle of traffic
+    this committed offsets past records whose effects were never written.
+
+    Here, under exactly_once, the thread that owns the aiokafka consumer keeps
+    the next offset to hand out per stream partition. Nothing is handed out
+    until this assignment's seek; the seek fetches every committed offset first
+    and then moves all positions with no await in between; afterwards each
+    record is handed out only if it is at or past the next offset (records
+    before it were handed out already). Changelog partitions pass through:
+    recovery seeks and reads them itself.
+
+    Defect 5 (recovery under exactly_once): stock Faust takes the highwater of
     a changelog from the consumer's cached last stable offset, which aiokafka
     reports as None until the partition's first fetch; Faust turns that into
-    -1 and recovery either skips the partition or raises ConsistencyError
-    ("persisted offset is higher than the highwater"). A ListOffsets request
-    made by a read_committed consumer answers with the last stable offset.
+    -1 and recovery either skips the partition or raises ConsistencyError. A
+    ListOffsets request made by a read_committed consumer answers with the last
+    stable offset.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._next: dict[TP, int] = {}
+
+    def _guarded(self) -> bool:
+        return bool(self.consumer.app.in_transaction)
+
+    def _is_changelog(self, tp: Any) -> bool:
+        return tp.topic in self.consumer.app.tables.changelog_topics
 
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
         return await self._ensure_consumer().end_offsets(partitions)
+
+    def on_partitions_revoked(self, revoked: set[TP]) -> Any:
+        for tp in revoked:
+            self._next.pop(tp, None)
+        return super().on_partitions_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        for tp in assigned:
+            self._next.pop(tp, None)
+        await super().on_partitions_assigned(assigned, generation_id)
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        if not self._guarded():
+            return await super().seek_to_committed()
+        return await self.call_thread(self._seek_all_to_committed)
+
+    async def _seek_all_to_committed(self) -> dict[TP, int | None]:
+        consumer = self._ensure_consumer()
+        tps = [tp for tp in consumer.assignment() if not self._is_changelog(tp)]
+        committed = {tp: await consumer.committed(tp) for tp in tps}
+        never = [tp for tp, offset in committed.items() if offset is None]
+        start = dict(committed)
+        if never:
+            start.update(await consumer.beginning_offsets(never))
+        # From here on no await: no fetch is handed out between these seeks.
+        for tp, offset in start.items():
+            consumer.seek(tp, offset)
+            self._next[tp] = offset
+        return committed
+
+    async def _fetch_records(self, consumer: Any, active_partitions: Any, **kwargs: Any) -> Any:
+        records = await super()._fetch_records(consumer, active_partitions, **kwargs)
+        if not records or not self._guarded():
+            return records
+        return self._contiguous(records)
+
+    def _contiguous(self, records: Mapping[Any, list[Any]]) -> dict[Any, list[Any]]:
+        out = {}
+        for tp, batch in records.items():
+            if self._is_changelog(tp):
+                out[tp] = batch
+                continue
+            expected = self._next.get(tp)
+            if expected is None:
+                continue  # fetched before this assignment's seek: fetched again after it
+            fresh = [r for r in batch if r.offset >= expected] if batch[0].offset < expected else batch
+            if fresh:
+                self._next[tp] = fresh[-1].offset + 1
+                out[tp] = fresh
+        return out
 
 
 class GatedConsumer(Consumer):
@@ -51,8 +132,16 @@ class GatedConsumer(Consumer):
                 offsets[tp] = offset
         return offsets
 
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        await super().on_partitions_revoked(revoked)  # waits for batches in flight
+        # A partition assigned again starts over from its committed offset:
+        # what this process processed past it was never committed.
+        processed = gate_of(self.app).processed
+        for tp in revoked:
+            processed.pop(tp, None)
+
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
-        return LastStableOffsetThread(self, loop=self.loop, beacon=self.beacon)
+        return ContiguousFetchThread(self, loop=self.loop, beacon=self.beacon)
 
     async def commit(self, topics=None, start_new_transaction: bool = True) -> bool:  # type: ignore[no-untyped-def]
         if not self.app.in_transaction:
