@@ -60,6 +60,7 @@ def run_tool(
         stdin=None if input is not None else subprocess.DEVNULL,
         capture_output=True,
         text=True,
+        errors="replace",  # records may hold any bytes (dead letters keep the original)
         timeout=timeout,
     )
     if check and proc.returncode != 0:

@@ -1,0 +1,59 @@
+"""eos.consumer.ContiguousFetchThread: each stream partition handed out once, in order.
+
+Stock Faust's consumer thread returns whatever aiokafka fetched: records
+fetched before the assignment's seek, and the same records again after it
+(defect 7). Changelog partitions pass through for recovery.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from faust.types import TP
+
+from eos.consumer import ContiguousFetchThread
+
+ORDERS = [TP("orders", p) for p in range(2)]
+CHANGELOG = TP("app-seen-changelog", 0)
+
+
+def thread(next_offsets: dict[TP, int]) -> ContiguousFetchThread:
+    t = ContiguousFetchThread.__new__(ContiguousFetchThread)  # no consumer, no OS thread
+    t.consumer = SimpleNamespace(
+        app=SimpleNamespace(in_transaction=True, tables=SimpleNamespace(changelog_topics={CHANGELOG.topic}))
+    )
+    t._next = dict(next_offsets)
+    return t
+
+
+def recs(*offsets: int) -> list[SimpleNamespace]:
+    return [SimpleNamespace(offset=o) for o in offsets]
+
+
+def offsets(out: dict) -> dict[TP, list[int]]:
+    return {tp: [r.offset for r in rs] for tp, rs in out.items()}
+
+
+def test_nothing_is_handed_out_before_the_assignments_seek() -> None:
+    t = thread({})
+    assert offsets(t._contiguous({ORDERS[0]: recs(5, 6)})) == {}
+    assert t._next == {}
+
+
+def test_records_already_handed_out_are_not_handed_out_again() -> None:
+    t = thread({ORDERS[0]: 10, ORDERS[1]: 3})
+    out = t._contiguous({ORDERS[0]: recs(8, 9, 10, 11), ORDERS[1]: recs(3, 4)})
+    assert offsets(out) == {ORDERS[0]: [10, 11], ORDERS[1]: [3, 4]}
+    assert offsets(t._contiguous({ORDERS[0]: recs(10, 11, 12)})) == {ORDERS[0]: [12]}
+    assert t._next == {ORDERS[0]: 13, ORDERS[1]: 5}
+
+
+def test_gaps_from_transaction_markers_pass() -> None:
+    t = thread({ORDERS[0]: 10})
+    assert offsets(t._contiguous({ORDERS[0]: recs(12, 13)})) == {ORDERS[0]: [12, 13]}
+    assert t._next[ORDERS[0]] == 14
+
+
+def test_changelog_partitions_pass_through_for_recovery() -> None:
+    t = thread({})
+    assert offsets(t._contiguous({CHANGELOG: recs(0, 1)})) == {CHANGELOG: [0, 1]}
