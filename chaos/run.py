@@ -15,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from chaos.checks import check_outputs
 from infra.kafka import KafkaCluster
+from infra.kafka.tools import run_tool
 from infra.workers import FAUST, REPO, Deployment, Worker
 
 
@@ -102,10 +103,24 @@ class Chaos:
 
     def _restart_broker(self) -> None:
         assert self.cluster is not None
-        node = self.rng.choice(sorted(self.cluster.node_pids()))
-        self.say(f"broker: SIGKILL node {node}, then restart it")
+        nodes = sorted(self.cluster.node_pids())
+        # On a cluster, the leader of a busy partition (clicks, partition 0): its
+        # followers must take over the partition and its open transactions.
+        leader = _leader(self.dep.bootstrap, self.dep.topic("TOPIC_AD_CLICKS"), 0) if len(nodes) > 1 else None
+        node = leader if leader in nodes else self.rng.choice(nodes)
+        role = "leader of clicks/0" if node == leader else "broker"
+        self.say(f"broker: SIGKILL node {node} ({role}), then restart it")
         self.cluster.kill_node(node, signal.SIGKILL)
         self.cluster.restart_node(node)
+
+
+def _leader(bootstrap: str, topic: str, partition: int) -> int | None:
+    out = run_tool("topics", "--describe", "--topic", topic, bootstrap=bootstrap, check=False).stdout
+    for line in out.splitlines():
+        fields = line.replace("\t", " ").split()
+        if "Partition:" in fields and fields[fields.index("Partition:") + 1] == str(partition):
+            return int(fields[fields.index("Leader:") + 1])
+    return None
 
 
 async def run_once(plan: Plan, bootstrap: str, root: Path, say: Callable[[str], None],
