@@ -27,8 +27,7 @@ async def main(args: argparse.Namespace) -> int:
     fetch()
     root = Path(tempfile.mkdtemp(prefix="chaos-", dir=args.dir))
     total = Result()
-    with KafkaCluster(root / "kafka", brokers=args.brokers) as cluster:
-        cluster.start()
+    with KafkaCluster(root / "kafka", brokers=args.brokers) as cluster:  # started by `with`
         for run in range(args.runs):
             plan = Plan(seed=seed + run, orders=args.orders, clicks=args.clicks,
                         advertisers=args.advertisers, min_kills=args.kills,

@@ -6,7 +6,6 @@ import pytest
 
 from chaos.run import Plan, run_once
 
-# Known to fail today (state double-applied or lost after kill -9); see README, Exactly-once.
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 
