@@ -67,6 +67,7 @@ def create_app(settings: Settings) -> StreamsApp:
         # A new group (a new service on old topics) starts from history, not from now.
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        producer_linger=settings.producer_linger,
         store=store,
         datadir=str(datadir),
         table_standby_replicas=settings.standby_replicas,

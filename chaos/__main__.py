@@ -31,7 +31,7 @@ async def main(args: argparse.Namespace) -> int:
         for run in range(args.runs):
             plan = Plan(seed=seed + run, orders=args.orders, clicks=args.clicks,
                         advertisers=args.advertisers, min_kills=args.kills,
-                        broker_restart=args.broker_restart)  # fmt: skip
+                        broker_restart=args.broker_restart, replication=args.brokers)  # fmt: skip
             res = await run_once(plan, cluster.bootstrap_servers, root / f"run-{run}", say, cluster)
             for p in res.problems[:30]:
                 say(f"  problem: {p}")

@@ -29,6 +29,7 @@ class Plan:
     min_kills: int = 10
     commit_interval: float = 0.5
     broker_restart: bool = False  # restart the (or a leader) broker once mid-run
+    replication: int = 1  # topics' replication factor (3 on the 3-broker cluster)
 
 
 @dataclass
@@ -126,7 +127,8 @@ def _leader(bootstrap: str, topic: str, partition: int) -> int | None:
 async def run_once(plan: Plan, bootstrap: str, root: Path, say: Callable[[str], None],
                    cluster: KafkaCluster | None = None) -> Result:  # fmt: skip
     dep = Deployment(bootstrap=bootstrap, root=root,
-                     extra={"COMMIT_INTERVAL": str(plan.commit_interval)})  # fmt: skip
+                     extra={"COMMIT_INTERVAL": str(plan.commit_interval),
+                            "TOPIC_REPLICATION_FACTOR": str(plan.replication)})  # fmt: skip
     say(f"chaos: seed={plan.seed} app={dep.name} dir={root}")
     workers = [Worker(dep, i) for i in range(2)]
     for w in workers:

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     batch_max: int = Field(2000, ge=1, le=100_000)
     batch_within: float = Field(0.05, gt=0, le=10)
     standby_replicas: int = Field(1, ge=0, le=5)
+    # How long a producer waits to fill a batch: fewer, larger produce requests.
+    producer_linger: float = Field(0.005, ge=0, le=1)
     # How soon the group notices a dead worker (Faust's default is 60 s).
     session_timeout: float = Field(10.0, ge=3, le=300)
 

@@ -5,7 +5,7 @@ Also: commits pass through the commit gate; recovery sees real highwaters.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
@@ -105,6 +105,27 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
 
 
 class GatedConsumer(Consumer):
+    def _filter_tps_with_pending_acks(self, topics: Any = None) -> Iterator[TP]:
+        """Defect 8 (nothing committed when partitions are revoked): Faust drops
+        its ack bookkeeping of the revoked partitions *before* it runs the
+        rebalance's last commit, which picks partitions from that bookkeeping,
+        so the last commit commits nothing. Under exactly_once the open
+        transactions then outlive the rebalance: a partition that moves away
+        has its processed work aborted and done again (fine), but a partition
+        that stays keeps its transaction open across the seek back to the
+        committed offset, and commits the records processed before the
+        rebalance together with the same records processed again after it.
+
+        Here the partitions to commit are the ones the gate saw processed.
+        """
+        if not self.app.in_transaction:
+            return super()._filter_tps_with_pending_acks(topics)
+        return (
+            tp
+            for tp in list(gate_of(self.app).processed)
+            if topics is None or tp in topics or tp.topic in topics
+        )
+
     def _filter_committable_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
         """Defect 4 (commit gaps): stock Faust derives the offset to commit from
         the acked offsets and the gaps it saw between fetched records, and loses
