@@ -39,3 +39,32 @@ async def test_orders_survive_kills_in_the_middle_of_traffic(deployment, workers
     verify(deployment, oracle, worker)
     stats = await get_json(f"{worker.url}/stats")
     assert stats["topics"][deployment.topic("TOPIC_ORDERS")]["consumed"] == 8000, stats
+
+
+async def test_orders_survive_rebalances_in_the_middle_of_traffic(deployment, workers, tmp_path):  # type: ignore[no-untyped-def]
+    """Two workers, one restarted cleanly (SIGTERM) three times while orders stream in.
+
+    Before eos.consumer's fix for defect 8 the rebalance's last commit committed
+    nothing; partitions that stayed on a worker kept their transaction open
+    and committed records processed before the rebalance together with the
+    same records processed again after it (about 70 mismatching keys here).
+    """
+    pair = workers(2)
+    for w in pair:
+        await w.wait_ready()
+    oracle = str(tmp_path / "orders.json")
+    gen = subprocess.Popen(
+        [FAUST, "-A", "app", "loadgen", "orders", "--count", "10000", "--seed", "4",
+         "--rate", "800", "--oracle", oracle],
+        cwd=REPO, env=deployment.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    for i, delay in enumerate((2.5, 2.0, 3.0)):
+        await asyncio.sleep(delay)
+        pair[i % 2].stop(signal.SIGTERM)
+        pair[i % 2].start()
+        for w in pair:
+            await w.wait_ready()
+    assert gen.wait(120) == 0, gen.stderr.read() if gen.stderr else ""
+    verify(deployment, oracle, *pair)
+    stats = await get_json(f"{pair[0].url}/stats")
+    assert stats["topics"][deployment.topic("TOPIC_ORDERS")]["consumed"] == 10000, stats
