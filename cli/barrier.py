@@ -7,6 +7,7 @@ import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from app.admin import client_kwargs
 from config import Settings
@@ -39,7 +40,13 @@ async def wait_for_no_lag(settings: Settings, group: str, topic: str, timeout: f
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout
-        while (lag := await group_lag(admin, consumer, group, topic)) > 0:
+        lag: int | str = "unknown"
+        while True:
+            try:
+                if (lag := await group_lag(admin, consumer, group, topic)) == 0:
+                    return
+            except KafkaError as exc:  # a broker restarting or a leader moving: ask again
+                lag = f"unknown ({type(exc).__name__})"
             if time.monotonic() > deadline:
                 raise BarrierTimeout(
                     f"group {group!r} still lags {lag} records on {topic!r} after {timeout:.0f}s;"
