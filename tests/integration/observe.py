@@ -109,3 +109,20 @@ async def end_offsets_total(bootstrap: str, topics: list[str]) -> int:
 def restores(log_text: str) -> list[tuple[int, float]]:
     """(changelog offsets, seconds) of every recovery the worker logged."""
     return [(int(n), float(s)) for n, s in RESTORED.findall(log_text)]
+
+
+async def wait_group_empty(bootstrap: str, group: str, timeout: float = 40) -> None:
+    """Until ``group`` has no members: a worker stopped in the middle of a rebalance
+    (the other one just left) may exit without leaving, and stays a member until
+    its session times out (SESSION_TIMEOUT, 10 s)."""
+    from cli.replay_ops import live_members
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while members := await live_members(admin, group):
+            assert time.monotonic() < deadline, f"group {group} still has members: {members}"
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()

@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.integration.harness import Deployment, Worker
-from tests.integration.observe import all_ready, get_json, read_topic, topic_names, wait_ready
+from tests.integration.observe import (
+    all_ready,
+    get_json,
+    read_topic,
+    topic_names,
+    wait_group_empty,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -48,6 +55,7 @@ async def test_replay_rebuilds_the_category_totals_once(deployment, workers, tmp
     verify(deployment, oracle, pair[0])
     for w in pair:
         w.stop()
+    await wait_group_empty(deployment.bootstrap, deployment.name)
     changelog = f"{deployment.name}-category_totals-changelog"
 
     dry = replay(deployment, pair[0], "--dry-run")
@@ -87,6 +95,7 @@ async def test_replay_recharges_every_click_exactly_as_the_first_run(deployment,
             "--seed", "7", "--oracle", oracle)  # fmt: skip
     verify(deployment, oracle, worker)
     worker.stop()
+    await wait_group_empty(deployment.bootstrap, deployment.name)
     res = replay(deployment, worker, "--yes")
     assert res.returncode == 0, res.stdout + res.stderr[-3000:]
     await restart(worker)
@@ -138,6 +147,7 @@ async def test_replay_to_a_datetime_keeps_only_later_orders(deployment, workers,
             break
         await asyncio.sleep(1)
     worker.stop()
+    await wait_group_empty(deployment.bootstrap, deployment.name)
 
     res = replay(deployment, worker, "--to-datetime", since, "--yes")
     assert res.returncode == 0, res.stdout + res.stderr[-3000:]
