@@ -63,6 +63,15 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
             self._next.pop(tp, None)
         await super().on_partitions_assigned(assigned, generation_id)
 
+    async def _seek_wait(self, consumer: Any, partitions: Mapping[TP, int | None]) -> None:
+        # Defect 9 (a crash in recovery): after quick successive rebalances
+        # Faust's recovery can ask to seek a standby partition to None, which
+        # aiokafka rejects ("Offset must be a positive integer") and the worker
+        # crashes. None means the position is unknown: read from the start
+        # (changelog records are whole values, re-reading them is harmless).
+        known = {tp: 0 if offset is None else offset for tp, offset in partitions.items()}
+        await super()._seek_wait(consumer, known)
+
     async def seek_to_committed(self) -> Mapping[TP, int]:
         if not self._guarded():
             return await super().seek_to_committed()

@@ -57,3 +57,28 @@ def test_gaps_from_transaction_markers_pass() -> None:
 def test_changelog_partitions_pass_through_for_recovery() -> None:
     t = thread({})
     assert offsets(t._contiguous({CHANGELOG: recs(0, 1)})) == {CHANGELOG: [0, 1]}
+
+
+class FakeAioConsumer:
+    """Seeks like aiokafka's consumer: an offset that is not a non-negative int is refused."""
+
+    def __init__(self) -> None:
+        self.seeks: dict = {}
+
+    def seek(self, tp, offset) -> None:  # type: ignore[no-untyped-def]
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError("Offset must be a positive integer")
+        self.seeks[tp] = offset
+
+    async def position(self, tp):  # type: ignore[no-untyped-def]
+        return self.seeks[tp]
+
+
+async def test_a_seek_to_an_unknown_offset_reads_from_the_start() -> None:
+    t = thread({})
+    t.consumer._read_offset = {}
+    t.app = SimpleNamespace(conf=SimpleNamespace(broker_request_timeout=5))
+    t.log = SimpleNamespace(dev=lambda *a, **k: None)
+    aio = FakeAioConsumer()
+    await t._seek_wait(aio, {CHANGELOG: None, ORDERS[0]: 7})  # stock: ValueError, the worker crashes
+    assert aio.seeks == {CHANGELOG: 0, ORDERS[0]: 7}
