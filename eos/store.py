@@ -61,6 +61,18 @@ class TransactionalStore(Store):
     def _contains(self, key: bytes) -> bool:
         return self._get(key) is not None
 
+    def read(self, partition: int, key: bytes) -> bytes | None:
+        """Batch path (eos.batch_path): the value as partition ``partition``'s open transaction sees it."""
+        pending = self._pending.get(partition)
+        if pending is not None and key in pending:
+            value = pending[key]
+            return None if value is _DELETED else value
+        return self._db_for_partition(partition).get(key)
+
+    def stage(self, partition: int, writes: dict[bytes, bytes]) -> None:
+        """Batch path: buffer ``writes`` in partition ``partition``'s open transaction."""
+        self._pending.setdefault(partition, {}).update(writes)
+
     def note_changelog_offset(self, partition: int, offset: int) -> None:
         """The changelog record for a pending write reached the broker at ``offset``."""
         if offset > self._changelog_offsets.get(partition, -1):

@@ -20,12 +20,20 @@ class Tally:
 
     def save(self, table: Any, topic: str, partition: int) -> None:
         """Add this batch's tally to the partition's running totals (one write per batch)."""
-        key = f"{topic}/{partition}"
-        current = table.get(key) or dict.fromkeys(FIELDS, 0)
-        current["consumed"] += self.consumed
+        key = tally_key(topic, partition)
+        table[key] = self.added_to(table.get(key))
+
+    def added_to(self, current: dict[str, int] | None) -> dict[str, int]:
+        """Running totals ``current`` (None: none yet) plus this tally."""
+        totals = dict(current) if current else dict.fromkeys(FIELDS, 0)
+        totals["consumed"] += self.consumed
         for f in fields(self):
-            current[f.name] += getattr(self, f.name)
-        table[key] = current
+            totals[f.name] += getattr(self, f.name)
+        return totals
+
+
+def tally_key(topic: str, partition: int) -> str:
+    return f"{topic}/{partition}"
 
 
 def merge(rows: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from faust.types import EventT, TopicT
 
 from domain.errors import InvalidRecord
@@ -9,8 +11,8 @@ from domain.errors import InvalidRecord
 _MAX_DETAIL = 1000
 
 
-def dlq_headers(event: EventT, error: InvalidRecord) -> list[tuple[str, bytes]]:
-    msg = event.message
+def dlq_headers(msg: Any, error: InvalidRecord) -> list[tuple[str, bytes]]:
+    """Why, and where from: ``msg`` is a Faust message or a consumer record."""
     return [
         ("dlq.reason", error.reason.encode()),
         ("dlq.detail", error.detail.encode()[:_MAX_DETAIL]),
@@ -28,5 +30,5 @@ async def dead_letter(dlq: TopicT, event: EventT, error: InvalidRecord) -> None:
         key=msg.key,
         value=msg.value,
         partition=msg.partition,
-        headers=dlq_headers(event, error),
+        headers=dlq_headers(msg, error),
     )

@@ -93,7 +93,7 @@ class RecordingTopic:
 
 def test_dlq_headers() -> None:
     event = FakeEvent(FakeMessage("orders", 4, 1234, b"u-1", b"{oops"))
-    headers = dlq_headers(event, InvalidRecord("not_json", "expected value at line 1"))
+    headers = dlq_headers(event.message, InvalidRecord("not_json", "expected value at line 1"))
     assert headers == [
         ("dlq.reason", b"not_json"),
         ("dlq.detail", b"expected value at line 1"),
@@ -106,7 +106,7 @@ def test_dlq_headers() -> None:
 
 def test_dlq_detail_is_truncated() -> None:
     event = FakeEvent(FakeMessage("orders", 0, 0, b"k", b"v"))
-    headers = dict(dlq_headers(event, InvalidRecord("schema", "x" * 5000)))
+    headers = dict(dlq_headers(event.message, InvalidRecord("schema", "x" * 5000)))
     assert headers["dlq.detail"] == b"x" * 1000
 
 
