@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> StreamsApp:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_linger=settings.producer_linger,
+        producer_max_batch_size=settings.producer_max_batch_bytes,
         store=store,
         datadir=str(datadir),
         table_standby_replicas=settings.standby_replicas,

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     standby_replicas: int = Field(1, ge=0, le=5)
     # How long a producer waits to fill a batch: fewer, larger produce requests.
     producer_linger: float = Field(0.005, ge=0, le=1)
+    # Largest record batch a producer builds; the batch path fills whole ones
+    # (stay under the broker's message.max.bytes, 1 MiB by default).
+    producer_max_batch_bytes: int = Field(512 * 1024, ge=16 * 1024, le=1024 * 1024)
     # How soon the group notices a dead worker (Faust's default is 60 s).
     session_timeout: float = Field(10.0, ge=3, le=300)
 

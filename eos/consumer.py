@@ -11,7 +11,8 @@ from typing import Any
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
 from faust.types import TP
 
-from eos.gate import gate_of
+from eos import batch_path
+from eos.gate import BatchFailed, gate_of
 
 
 class ContiguousFetchThread(AIOKafkaConsumerThread):
@@ -170,6 +171,20 @@ class GatedConsumer(Consumer):
         for tp in revoked:
             processed.pop(tp, None)
 
+    async def _wait_next_records(self, timeout: float) -> tuple[Any, Any]:
+        """Under exactly_once, records of topics with a batch handler take the
+        batch path (eos.batch_path) here; Faust's per-record path gets the rest."""
+        generation = self.app.consumer_generation_id
+        records, active = await super()._wait_next_records(timeout)
+        if not records or not self.app.in_transaction:
+            return records, active
+        mine, rest = batch_path.split(self.app, records)
+        if active is not None:
+            mine = {tp: batch for tp, batch in mine.items() if tp in active}
+        if mine:
+            await batch_path.run(self, mine, generation)
+        return rest, active
+
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
         return ContiguousFetchThread(self, loop=self.loop, beacon=self.beacon)
 
@@ -178,5 +193,10 @@ class GatedConsumer(Consumer):
             return await super().commit(topics, start_new_transaction=start_new_transaction)
         gate = gate_of(self.app)
         async with gate.lock:
+            try:
+                gate.check()
+            except BatchFailed as exc:
+                await self.app.crash(exc)  # the open transactions abort with the worker
+                return False
             await gate.drain()
             return await super().commit(topics, start_new_transaction=start_new_transaction)

@@ -12,6 +12,10 @@ runs land in the *next* transaction.
 The gate: an agent holds it from the start of a batch until every event of
 the batch is acked; the commit takes it, then waits until every changelog
 record written so far was delivered, and only then commits.
+
+A batch that fails half-way (an exception, or the task cancelled while it
+sends) has put part of its outputs into open transactions; the gate then
+refuses every later commit, so those transactions can only abort.
 """
 
 from __future__ import annotations
@@ -22,12 +26,26 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 
+class BatchFailed(RuntimeError):
+    """A batch failed half-way: nothing of the open transactions may commit."""
+
+
 class CommitGate:
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self._changelog: list[asyncio.Future] = []
         # Next offset to read, per source partition, after what batches processed.
         self.processed: dict[Any, int] = {}
+        self.failure: BaseException | None = None
+
+    def fail(self, exc: BaseException) -> None:
+        if self.failure is None:
+            self.failure = exc
+
+    def check(self) -> None:
+        """Raise BatchFailed if a batch failed half-way (before anything commits)."""
+        if self.failure is not None:
+            raise BatchFailed(f"a batch failed half-way: {self.failure!r}") from self.failure
 
     def mark_processed(self, events: Sequence[Any]) -> None:
         processed = self.processed
@@ -85,9 +103,11 @@ async def atomic_batch(stream: Any, events: Sequence[Any]) -> AsyncIterator[list
         fresh = _current_generation(app, events) if app.in_transaction else list(events)
         try:
             yield fresh
-        except Exception as exc:
+        except BaseException as exc:
             if app.in_transaction:
-                await app.crash(exc)
+                gate.fail(exc)
+                if not isinstance(exc, asyncio.CancelledError):
+                    await app.crash(exc)
             raise
         gate.mark_processed(fresh)
         for event in fresh:

@@ -28,8 +28,6 @@ from typing import Any
 
 from faust.types import TopicT
 
-from app import app
-from config import settings
 from eos.gate import atomic_batch
 from streaming.batches import partition_batches
 
@@ -131,6 +129,9 @@ def handlers_of(app: Any) -> dict[str, Handler]:
 
 def batch_agent(channel: Any, *, name: str) -> Callable[[Handler], Any]:
     """Declare a batch handler for ``channel``'s topics; returns the Faust agent."""
+
+    app = channel.app
+    settings = app.settings
 
     def register(handler: Handler) -> Any:
         for topic_name in channel.topics:
