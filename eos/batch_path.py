@@ -21,8 +21,11 @@ Faust's timer, or at a rebalance) takes the gate lock, waits for every record
 batch sent so far, and commits.
 
 The whole batch runs under the gate lock: a commit sees all of it or none.
-Records fetched before a rebalance are dropped (the new assignment seeks back
-to the committed offsets and fetches them again).
+Records fetched before a rebalance or seek are dropped: the fetch thread's
+epoch (eos.consumer) tells, and the new assignment seeks back to the
+committed offsets and fetches them again. (The consumer generation would not
+do: a rebalance can complete during one fetch, whose records are then
+already the new assignment's.)
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -73,7 +76,7 @@ class TransactionBatch(PartitionBatch):
     async def flush(self) -> None:
         partition = self.partition
         changelogs = []
-        for table, writes in self._writes.items():
+        for table, writes in self.writes():
             store = _store(table)
             changelog = table.changelog_topic.get_topic_name()
             staged = {}
@@ -118,7 +121,9 @@ def split(app: Any, records: Mapping[TP, list[Any]]) -> tuple[dict[TP, list[Any]
     return mine, rest
 
 
-async def run(consumer: Any, records: Mapping[TP, list[Any]], generation: int) -> None:
+async def run(consumer: Any, records: Mapping[TP, list[Any]], fresh: Callable[[], bool]) -> None:
+    """Run the batch handlers over ``records``, unless ``fresh()`` says a
+    rebalance or seek moved the positions since they were fetched."""
     app = consumer.app
     gate = gate_of(app)
     handlers = handlers_of(app)
@@ -127,8 +132,8 @@ async def run(consumer: Any, records: Mapping[TP, list[Any]], generation: int) -
         groups[handlers[tp.topic], tp.partition].append((tp, batch))
     async with gate.lock:
         gate.check()
-        if not consumer.flow_active or consumer.should_stop or app.consumer_generation_id != generation:
-            return  # fetched before a rebalance: fetched again after its seek
+        if not consumer.flow_active or consumer.should_stop or not fresh():
+            return  # fetched before a rebalance or seek: fetched again after it
         for (handler, partition), parts in groups.items():
             ordered = parts[0][1] if len(parts) == 1 else _merged(parts)
             tid = transactional_id_for(app, parts[0][0].topic, partition)

@@ -15,6 +15,14 @@ from eos import batch_path
 from eos.gate import BatchFailed, gate_of
 
 
+class Fetched(dict):
+    """A fetch's records by partition, with the fetch thread's epoch when fetched."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+
 class ContiguousFetchThread(AIOKafkaConsumerThread):
     """Defect 7 (records lost or handed out twice around a rebalance): after an
     assignment Faust resumes the stream partitions *before* it seeks them to
@@ -44,6 +52,9 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._next: dict[TP, int] = {}
+        # Moves whenever positions may have moved (revoke, assign, seek): a
+        # fetch made in an earlier epoch holds records fetched again later.
+        self.epoch = 0
 
     def _guarded(self) -> bool:
         return bool(self.consumer.app.in_transaction)
@@ -55,11 +66,13 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         return await self._ensure_consumer().end_offsets(partitions)
 
     def on_partitions_revoked(self, revoked: set[TP]) -> Any:
+        self.epoch += 1
         for tp in revoked:
             self._next.pop(tp, None)
         return super().on_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        self.epoch += 1
         for tp in assigned:
             self._next.pop(tp, None)
         await super().on_partitions_assigned(assigned, generation_id)
@@ -87,6 +100,7 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         if never:
             start.update(await consumer.beginning_offsets(never))
         # From here on no await: no fetch is handed out between these seeks.
+        self.epoch += 1
         for tp, offset in start.items():
             consumer.seek(tp, offset)
             self._next[tp] = offset
@@ -98,8 +112,8 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
             return records
         return self._contiguous(records)
 
-    def _contiguous(self, records: Mapping[Any, list[Any]]) -> dict[Any, list[Any]]:
-        out = {}
+    def _contiguous(self, records: Mapping[Any, list[Any]]) -> Fetched:
+        out = Fetched(self.epoch)
         for tp, batch in records.items():
             if self._is_changelog(tp):
                 out[tp] = batch
@@ -174,7 +188,6 @@ class GatedConsumer(Consumer):
     async def _wait_next_records(self, timeout: float) -> tuple[Any, Any]:
         """Under exactly_once, records of topics with a batch handler take the
         batch path (eos.batch_path) here; Faust's per-record path gets the rest."""
-        generation = self.app.consumer_generation_id
         records, active = await super()._wait_next_records(timeout)
         if not records or not self.app.in_transaction:
             return records, active
@@ -182,7 +195,7 @@ class GatedConsumer(Consumer):
         if active is not None:
             mine = {tp: batch for tp, batch in mine.items() if tp in active}
         if mine:
-            await batch_path.run(self, mine, generation)
+            await batch_path.run(self, mine, fresh=lambda: records.epoch == self._thread.epoch)
         return rest, active
 
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:

@@ -22,7 +22,7 @@ Two runners deliver batches:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,21 +50,29 @@ class PartitionBatch(ABC):
     def __init__(self, partition: int, records: Sequence[Any]) -> None:
         self.partition = partition
         self.records = records  # Record-like, in processing order
-        self._writes: dict[Any, dict[str, Any]] = {}
+        self._writes: dict[str, dict[str, Any]] = {}
+        self._tables: dict[str, Any] = {}
 
     def get(self, table: Any, key: str) -> Any:
         """The table's value for ``key`` as this batch left it (None if absent)."""
-        writes = self._writes.get(table)
+        writes = self._writes.get(table.name)
         if writes is not None and key in writes:
             return writes[key]
         return self._read(table, key)
 
     def put(self, table: Any, key: str, value: Any) -> None:
         """Set ``key``; written (and sent to the changelog) once, when the batch ends."""
-        writes = self._writes.get(table)
+        # Keyed by name: a Faust table hashes in Python, twice per event here.
+        writes = self._writes.get(table.name)
         if writes is None:
-            writes = self._writes[table] = {}
+            writes = self._writes[table.name] = {}
+            self._tables[table.name] = table
         writes[key] = value
+
+    def writes(self) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """(table, {key: value}) for every table the batch wrote."""
+        for name, writes in self._writes.items():
+            yield self._tables[name], writes
 
     @abstractmethod
     def send(self, topic: TopicT, key: bytes | None, value: bytes | None, headers: Headers) -> None:
@@ -101,7 +109,7 @@ class AgentBatch(PartitionBatch):
     async def flush(self) -> None:
         # Called with one of the batch's events current (partition_batches):
         # Faust files the writes under this partition.
-        for table, writes in self._writes.items():
+        for table, writes in self.writes():
             for key, value in writes.items():
                 table[key] = value
         for topic, key, value, headers in self._sends:

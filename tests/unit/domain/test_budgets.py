@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pytest
@@ -19,6 +20,7 @@ from domain.budgets import (
     apply_click,
     apply_funding,
     kst_day,
+    kst_day_name,
     parse_budget_event,
     parse_click,
     public_view,
@@ -233,6 +235,14 @@ def test_click_not_json() -> None:
 def test_kst_day_boundary(instant: str, day: date) -> None:
     assert kst_day(click(100, ts=instant).ts) == day
     assert kst_day(datetime.fromisoformat(instant)) == day
+    assert kst_day_name(datetime.fromisoformat(instant)) == day.isoformat()
+
+
+def test_kst_day_name_matches_kst_day_across_a_year_of_hours() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for hours in range(0, 366 * 24, 7):
+        instant = start + timedelta(hours=hours, seconds=hours % 60)
+        assert kst_day_name(instant) == kst_day(instant).isoformat(), instant
 
 
 def test_add_daily_counts_per_campaign() -> None:
@@ -263,6 +273,11 @@ def test_budget_dict_round_trip_and_public_view() -> None:
     assert view["balance"] == 1000
     assert "last_rejected_cpc" not in view
     assert "last_rejected_cpc" in budget.to_dict()  # the view did not mutate the budget
+
+
+def test_budget_to_dict_names_every_field() -> None:
+    budget = Budget(**{f.name: f"v-{f.name}" for f in dataclasses.fields(Budget)})
+    assert budget.to_dict() == dataclasses.asdict(budget)
 
 
 def test_ledger_entry_serialises_with_orjson() -> None:

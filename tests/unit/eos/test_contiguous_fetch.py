@@ -23,6 +23,7 @@ def thread(next_offsets: dict[TP, int]) -> ContiguousFetchThread:
         app=SimpleNamespace(in_transaction=True, tables=SimpleNamespace(changelog_topics={CHANGELOG.topic}))
     )
     t._next = dict(next_offsets)
+    t.epoch = 0
     return t
 
 
@@ -82,3 +83,25 @@ async def test_a_seek_to_an_unknown_offset_reads_from_the_start() -> None:
     aio = FakeAioConsumer()
     await t._seek_wait(aio, {CHANGELOG: None, ORDERS[0]: 7})  # stock: ValueError, the worker crashes
     assert aio.seeks == {CHANGELOG: 0, ORDERS[0]: 7}
+
+
+class SeekingAioConsumer(FakeAioConsumer):
+    def __init__(self, committed: dict) -> None:
+        super().__init__()
+        self._committed = committed
+
+    def assignment(self) -> set:
+        return set(self._committed)
+
+    async def committed(self, tp):  # type: ignore[no-untyped-def]
+        return self._committed[tp]
+
+
+async def test_a_fetch_carries_the_epoch_that_every_seek_and_rebalance_moves() -> None:
+    t = thread({ORDERS[0]: 10})
+    first = t._contiguous({ORDERS[0]: recs(10)})
+    t._ensure_consumer = lambda: SeekingAioConsumer({ORDERS[0]: 4})  # type: ignore[method-assign]
+    await t._seek_all_to_committed()
+    after_seek = t._contiguous({ORDERS[0]: recs(4, 5)})
+    assert first.epoch < after_seek.epoch == t.epoch  # records of `first` are fetched again
+    assert offsets(after_seek) == {ORDERS[0]: [4, 5]}

@@ -1,0 +1,134 @@
+"""eos.batch_path.run: batches per partition, in the source's transaction, never half-committed."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from faust.types import TP
+
+from eos import batch_path
+from eos.gate import BatchFailed, gate_of
+from streaming.partition_batch import handlers_of
+
+CLICKS, FUNDING = "clicks", "funding"
+
+
+class FakeBuilder:
+    def __init__(self) -> None:
+        self.records: list[tuple] = []
+
+    def append(self, *, timestamp: Any, key: bytes, value: bytes, headers: list) -> object:
+        self.records.append((key, value))
+        return object()
+
+    def record_count(self) -> int:
+        return len(self.records)
+
+
+class FakeProducer:
+    """aiokafka's transactional producer, as far as the batch path uses it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int, list]] = []
+
+    def create_batch(self) -> FakeBuilder:
+        return FakeBuilder()
+
+    async def send_batch(self, builder: FakeBuilder, topic: str, *, partition: int) -> asyncio.Future:
+        self.sent.append((topic, partition, builder.records))
+        fut = asyncio.get_running_loop().create_future()
+        fut.set_result(SimpleNamespace(offset=0))
+        return fut
+
+
+def deployment(handler: Any) -> tuple[SimpleNamespace, dict[str, FakeProducer]]:
+    producers = {f"app-0-{p}": FakeProducer() for p in range(2)}
+    crashes: list[BaseException] = []
+
+    async def crash(exc: BaseException) -> None:
+        crashes.append(exc)
+
+    app = SimpleNamespace(
+        conf=SimpleNamespace(id="app"),
+        assignor=SimpleNamespace(group_for_topic=lambda topic: 0),
+        producer=SimpleNamespace(_transaction_producers=producers),
+        crash=crash,
+        crashes=crashes,
+    )
+    handlers_of(app).update({CLICKS: handler, FUNDING: handler})
+    return SimpleNamespace(app=app, flow_active=True, should_stop=False), producers
+
+
+def rec(topic: str, partition: int, offset: int, ts: int) -> SimpleNamespace:
+    return SimpleNamespace(
+        topic=topic, partition=partition, offset=offset, timestamp=ts, key=b"k", value=b"v"
+    )
+
+
+class FakeTopic:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def get_topic_name(self) -> str:
+        return self.name
+
+
+def forwarding_handler(seen: list) -> Any:
+    def handle(batch: Any) -> None:
+        seen.append((batch.partition, [(r.topic, r.offset) for r in batch.records]))
+        for r in batch.records:
+            batch.send(FakeTopic("out"), r.key, f"{r.topic}@{r.offset}".encode(), [])
+
+    return handle
+
+
+async def test_each_partition_runs_in_timestamp_order_and_sends_in_its_own_transaction() -> None:
+    seen: list = []
+    consumer, producers = deployment(forwarding_handler(seen))
+    records = {
+        TP(CLICKS, 0): [rec(CLICKS, 0, 5, ts=100), rec(CLICKS, 0, 6, ts=300)],
+        TP(FUNDING, 0): [rec(FUNDING, 0, 9, ts=200)],
+        TP(CLICKS, 1): [rec(CLICKS, 1, 2, ts=50)],
+    }
+    await batch_path.run(consumer, records, fresh=lambda: True)
+    assert seen == [
+        (0, [(CLICKS, 5), (FUNDING, 9), (CLICKS, 6)]),
+        (1, [(CLICKS, 2)]),
+    ]
+    in_order = [(b"k", b"clicks@5"), (b"k", b"funding@9"), (b"k", b"clicks@6")]
+    assert producers["app-0-0"].sent == [("out", 0, in_order)]
+    assert producers["app-0-1"].sent == [("out", 1, [(b"k", b"clicks@2")])]
+    assert gate_of(consumer.app).processed == {TP(CLICKS, 0): 7, TP(FUNDING, 0): 10, TP(CLICKS, 1): 3}
+
+
+@pytest.mark.parametrize("state", ["stale fetch", "flow stopped"])
+async def test_a_fetch_from_before_a_rebalance_or_seek_is_dropped(state: str) -> None:
+    seen: list = []
+    consumer, producers = deployment(forwarding_handler(seen))
+    consumer.flow_active = state != "flow stopped"
+    records = {TP(CLICKS, 0): [rec(CLICKS, 0, 5, ts=100)]}
+    await batch_path.run(consumer, records, fresh=lambda: state != "stale fetch")
+    assert seen == []
+    assert producers["app-0-0"].sent == []
+    assert gate_of(consumer.app).processed == {}
+
+
+async def test_a_batch_that_fails_half_way_closes_the_gate_for_good() -> None:
+    def explode(batch: Any) -> None:
+        batch.send(FakeTopic("out"), b"k", b"v", [])
+        raise RuntimeError("bug in the handler")
+
+    consumer, _ = deployment(explode)
+    records = {TP(CLICKS, 0): [rec(CLICKS, 0, 5, ts=100)]}
+    with pytest.raises(RuntimeError):
+        await batch_path.run(consumer, records, fresh=lambda: True)
+    gate = gate_of(consumer.app)
+    assert gate.processed == {}
+    assert [str(e) for e in consumer.app.crashes] == ["bug in the handler"]
+    with pytest.raises(BatchFailed):
+        gate.check()  # the commit calls this first, so the open transactions can only abort
+    with pytest.raises(BatchFailed):
+        await batch_path.run(consumer, records, fresh=lambda: True)
