@@ -38,6 +38,7 @@ from operator import attrgetter
 from typing import Any
 
 import orjson
+from aiokafka.partitioner import DefaultPartitioner
 from faust.types import TP
 
 from eos.gate import CommitGate, gate_of
@@ -45,7 +46,9 @@ from eos.store import TransactionalStore
 from eos.transactions import transactional_id_for
 from streaming.partition_batch import Handler, Headers, PartitionBatch, handlers_of
 
+Dest = tuple[str, int]  # (topic, partition)
 _by_timestamp = attrgetter("timestamp")
+_partitioner = DefaultPartitioner()
 
 
 class TransactionBatch(PartitionBatch):
@@ -53,47 +56,62 @@ class TransactionBatch(PartitionBatch):
         super().__init__(partition, records)
         self._producer = producer  # aiokafka's transactional producer of the source partition
         self._gate = gate
-        self._builders: dict[str, Any] = {}
-        self._full: list[tuple[str, Any]] = []
+        self._builders: dict[tuple[str, int], Any] = {}
+        self._full: list[tuple[tuple[str, int], Any]] = []
+        self._keyed: list[tuple[str, bytes, bytes, Headers]] = []
 
     def _read(self, table: Any, key: str) -> Any:
         raw = _store(table).read(self.partition, key.encode())
         return None if raw is None else orjson.loads(raw)
 
     def send(self, topic: Any, key: bytes | None, value: bytes | None, headers: Headers) -> None:
-        self._append(topic.get_topic_name(), key, value, headers)
+        self._append((topic.get_topic_name(), self.partition), key, value, headers)
 
-    def _append(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
-        builder = self._builders.get(topic)
+    def send_keyed(self, topic: Any, key: bytes, value: bytes, headers: Headers) -> None:
+        self._keyed.append((topic.get_topic_name(), key, value, headers))  # partitioned at flush
+
+    def _append(self, dest: Dest, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        builder = self._builders.get(dest)
         if builder is None:
-            builder = self._builders[topic] = self._producer.create_batch()
+            builder = self._builders[dest] = self._producer.create_batch()
         if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
-            self._full.append((topic, builder))  # full: send it, go on in a new one
-            builder = self._builders[topic] = self._producer.create_batch()
+            self._full.append((dest, builder))  # full: send it, go on in a new one
+            builder = self._builders[dest] = self._producer.create_batch()
             if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
-                raise ValueError(f"a record for {topic} does not fit in an empty record batch")
+                raise ValueError(f"a record for {dest[0]} does not fit in an empty record batch")
 
     async def flush(self) -> None:
         partition = self.partition
-        changelogs = []
+        stores = {}
         for table, writes in self.writes():
             store = _store(table)
-            changelog = table.changelog_topic.get_topic_name()
+            changelog = (table.changelog_topic.get_topic_name(), partition)
             staged = {}
             for key, value in writes.items():
                 raw_key, raw_value = key.encode(), orjson.dumps(value)
                 staged[raw_key] = raw_value
                 self._append(changelog, raw_key, raw_value, [])
             store.stage(partition, staged)
-            changelogs.append((changelog, store))
-        stores = dict(changelogs)
-        for topic, builder in [*self._full, *self._builders.items()]:
+            stores[changelog] = store
+        if self._keyed:
+            await self._partition_keyed()
+        for dest, builder in [*self._full, *self._builders.items()]:
             count = builder.record_count()
-            fut = await self._producer.send_batch(builder, topic, partition=partition)
-            store = stores.get(topic)
+            fut = await self._producer.send_batch(builder, dest[0], partition=dest[1])
+            store = stores.get(dest)
             if store is not None:
                 fut = asyncio.ensure_future(_note_offset(fut, store, partition, count))
             self._gate.track(fut)
+
+    async def _partition_keyed(self) -> None:
+        # The producer's own partitioner (murmur2, as Kafka's Java clients):
+        # Faust and every other client put the same key in the same partition.
+        partitions: dict[str, list[int]] = {}
+        for topic, key, value, headers in self._keyed:
+            if topic not in partitions:
+                partitions[topic] = sorted(await self._producer.partitions_for(topic))
+            candidates = partitions[topic]
+            self._append((topic, _partitioner(key, candidates, candidates)), key, value, headers)
 
 
 async def _note_offset(fut: Any, store: TransactionalStore, partition: int, count: int) -> None:

@@ -83,6 +83,11 @@ class PartitionBatch(ABC):
         """
 
     @abstractmethod
+    def send_keyed(self, topic: TopicT, key: bytes, value: bytes, headers: Headers) -> None:
+        """Queue an output to the partition of ``topic`` that ``key`` hashes to
+        (a repartition), still in the source partition's transaction."""
+
+    @abstractmethod
     def _read(self, table: Any, key: str) -> Any: ...
 
     @abstractmethod
@@ -98,10 +103,13 @@ class AgentBatch(PartitionBatch):
 
     def __init__(self, partition: int, records: Sequence[Any]) -> None:
         super().__init__(partition, records)
-        self._sends: list[tuple[TopicT, bytes | None, bytes | None, Headers]] = []
+        self._sends: list[tuple[TopicT, bytes | None, bytes | None, Headers, int | None]] = []
 
     def send(self, topic: TopicT, key: bytes | None, value: bytes | None, headers: Headers) -> None:
-        self._sends.append((topic, key, value, headers))
+        self._sends.append((topic, key, value, headers, self.partition))
+
+    def send_keyed(self, topic: TopicT, key: bytes, value: bytes, headers: Headers) -> None:
+        self._sends.append((topic, key, value, headers, None))
 
     def _read(self, table: Any, key: str) -> Any:
         return table.get(key)
@@ -112,8 +120,8 @@ class AgentBatch(PartitionBatch):
         for table, writes in self.writes():
             for key, value in writes.items():
                 table[key] = value
-        for topic, key, value, headers in self._sends:
-            await topic.send(key=key, value=value, partition=self.partition, headers=headers)
+        for topic, key, value, headers, partition in self._sends:
+            await topic.send(key=key, value=value, partition=partition, headers=headers)
 
 
 def as_record(message: Any) -> Record:
