@@ -2,7 +2,7 @@
 
 from streaming.accounting import Tally
 from streaming.batches import partition_batches
-from streaming.deadletter import dead_letter
+from streaming.deadletter import dlq_headers
 from streaming.replay_generation import output_headers
 
-__all__ = ["Tally", "dead_letter", "output_headers", "partition_batches"]
+__all__ = ["Tally", "dlq_headers", "output_headers", "partition_batches"]

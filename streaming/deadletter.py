@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from faust.types import EventT, TopicT
-
 from domain.errors import InvalidRecord
 
 _MAX_DETAIL = 1000
@@ -20,15 +18,3 @@ def dlq_headers(msg: Any, error: InvalidRecord) -> list[tuple[str, bytes]]:
         ("dlq.partition", str(msg.partition).encode()),
         ("dlq.offset", str(msg.offset).encode()),
     ]
-
-
-async def dead_letter(dlq: TopicT, event: EventT, error: InvalidRecord) -> None:
-    # Same partition number as the source: the dead letter rides in the
-    # transaction that commits the source offset.
-    msg = event.message
-    await dlq.send(
-        key=msg.key,
-        value=msg.value,
-        partition=msg.partition,
-        headers=dlq_headers(msg, error),
-    )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import faust.streams
 
 from domain.errors import InvalidRecord
-from streaming import Tally, dead_letter, partition_batches
+from streaming import Tally, partition_batches
 from streaming.accounting import FIELDS, merge
 from streaming.deadletter import dlq_headers
 
@@ -83,14 +83,6 @@ class FakeEvent:
     message: FakeMessage
 
 
-@dataclass
-class RecordingTopic:
-    sent: list[dict] = field(default_factory=list)
-
-    async def send(self, **kwargs: Any) -> None:
-        self.sent.append(kwargs)
-
-
 def test_dlq_headers() -> None:
     event = FakeEvent(FakeMessage("orders", 4, 1234, b"u-1", b"{oops"))
     headers = dlq_headers(event.message, InvalidRecord("not_json", "expected value at line 1"))
@@ -108,20 +100,6 @@ def test_dlq_detail_is_truncated() -> None:
     event = FakeEvent(FakeMessage("orders", 0, 0, b"k", b"v"))
     headers = dict(dlq_headers(event.message, InvalidRecord("schema", "x" * 5000)))
     assert headers["dlq.detail"] == b"x" * 1000
-
-
-async def test_dead_letter_sends_original_bytes_to_the_same_partition() -> None:
-    dlq = RecordingTopic()
-    raw = b"\xff\xfe not json"
-    event = FakeEvent(FakeMessage("ad-clicks", 2, 77, b"a-1", raw))
-    await dead_letter(dlq, event, InvalidRecord("not_json", "bad bytes"))  # type: ignore[arg-type]
-    assert len(dlq.sent) == 1
-    sent = dlq.sent[0]
-    assert sent["key"] == b"a-1"
-    assert sent["value"] is raw
-    assert sent["partition"] == 2
-    assert dict(sent["headers"])["dlq.reason"] == b"not_json"
-    assert dict(sent["headers"])["dlq.offset"] == b"77"
 
 
 # --- partition batches ------------------------------------------------------------------------------
