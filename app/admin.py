@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -40,6 +41,22 @@ async def partition_counts(admin: AIOKafkaAdminClient, names: Iterable[str]) -> 
     return {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
 
 
+async def _settled_counts(
+    admin: AIOKafkaAdminClient, names: list[str], created: list[NewTopic], timeout: float = 30.0
+) -> dict[str, int]:
+    """Partition counts, once every topic just created shows all its partitions
+    (creation returns before the metadata has spread to every broker)."""
+    want = {t.name: t.num_partitions for t in created}
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        counts = await partition_counts(admin, names)
+        if all(counts.get(name, 0) >= n for name, n in want.items()):
+            return counts
+        if asyncio.get_running_loop().time() > deadline:
+            return counts  # the layout check below names what is wrong
+        await asyncio.sleep(0.2)
+
+
 async def ensure_topics(
     settings: Settings, topics: Iterable[Any], copartitioned: Iterable[tuple[str, str]] = ()
 ) -> dict[str, int]:
@@ -65,7 +82,7 @@ async def ensure_topics(
             except TopicAlreadyExistsError:  # another worker won the race
                 pass
             log.info("created topics: %s", ", ".join(t.name for t in missing))
-        counts = await partition_counts(admin, [t.get_topic_name() for t in topics])
+        counts = await _settled_counts(admin, [t.get_topic_name() for t in topics], missing)
     finally:
         await admin.close()
     for a, b in copartitioned:

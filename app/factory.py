@@ -40,6 +40,17 @@ class StreamsApp(faust.App):
 
         return EosTransport(self.conf.broker_consumer, self)
 
+    def startup_topics(self) -> list:
+        """Every topic the app reads or writes, created before it joins its group.
+
+        Changelogs included: left to Faust, two workers starting at once on a
+        fresh deployment race on creating them, and one can see a changelog
+        with 0 partitions and crash.
+        """
+        from app import topics
+
+        return [*topics.ALL, *(table.changelog_topic for table in self.tables.values())]
+
     async def on_first_start(self) -> None:
         from app import topics
         from app.admin import ensure_topics
@@ -47,7 +58,7 @@ class StreamsApp(faust.App):
 
         # Before any table opens: state from before a replay is stale.
         await replay_generation.adopt_latest(self.settings)
-        await ensure_topics(self.settings, topics.ALL, copartitioned=topics.COPARTITIONED)
+        await ensure_topics(self.settings, self.startup_topics(), copartitioned=topics.COPARTITIONED)
         await super().on_first_start()
         self.add_future(recovery_progress.watch(self))  # timers only start after recovery
 
