@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiokafka.partitioner import murmur2
 from faust.types import TP
 
 from eos import batch_path
@@ -33,6 +34,9 @@ class FakeProducer:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, int, list]] = []
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1, 2, 3, 4, 5}
 
     def create_batch(self) -> FakeBuilder:
         return FakeBuilder()
@@ -132,3 +136,22 @@ async def test_a_batch_that_fails_half_way_closes_the_gate_for_good() -> None:
         gate.check()  # the commit calls this first, so the open transactions can only abort
     with pytest.raises(BatchFailed):
         await batch_path.run(consumer, records, fresh=lambda: True)
+
+
+async def test_a_keyed_send_goes_where_kafkas_partitioner_puts_the_key_in_the_source_transaction() -> None:
+    def repartition(batch: Any) -> None:
+        for category in (b"food", b"toys", b"books"):
+            batch.send_keyed(FakeTopic("by-category"), category, b"delta", [])
+
+    consumer, producers = deployment(repartition)
+    await batch_path.run(consumer, {TP(CLICKS, 1): [rec(CLICKS, 1, 0, ts=1)]}, fresh=lambda: True)
+    # murmur2 as Kafka's Java clients compute it (positive hash modulo 6)
+    expected = {b"food": murmur2_partition(b"food"), b"toys": murmur2_partition(b"toys"),
+                b"books": murmur2_partition(b"books")}  # fmt: skip
+    sent = {key: partition for topic, partition, records in producers["app-0-1"].sent for key, _ in records}
+    assert sent == expected
+    assert producers["app-0-0"].sent == []
+
+
+def murmur2_partition(key: bytes) -> int:
+    return (murmur2(key) & 0x7FFFFFFF) % 6
