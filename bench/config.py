@@ -27,6 +27,11 @@ class BenchConfig:
     skip: tuple[str, ...] = ()  # any of: quix, orders, latency, ceiling
     dir: Path = Path(".data/bench")
     keep: bool = False  # keep broker data and state after the run
+    worker_settings: str = ""  # "NAME=value,NAME=value": settings for every Faust worker (levers)
+
+    def worker_env(self) -> dict[str, str]:
+        pairs = (item.split("=", 1) for item in self.worker_settings.split(",") if item.strip())
+        return {name.strip().upper(): value.strip() for name, value in pairs}
 
     def runs(self, what: str) -> bool:
         return what not in self.skip
@@ -45,6 +50,7 @@ HELP = {
     "skip": "comma-separated parts to leave out: quix, orders, latency, ceiling",
     "dir": "where broker data, worker logs and results.json go",
     "keep": "keep broker data and worker state after the run (1/0)",
+    "worker_settings": "settings for every Faust worker, NAME=value,... (e.g. COMMIT_INTERVAL=0.1)",
 }
 
 
@@ -69,6 +75,8 @@ def parse(argv: list[str] | None = None) -> BenchConfig:
             raw = tuple(s.strip() for s in raw.split(",") if s.strip()) if isinstance(raw, str) else raw
         elif name == "keep":
             raw = str(raw).lower() in ("1", "true", "yes") if not isinstance(raw, bool) else raw
+        elif name == "worker_settings":
+            raw = str(raw)
         elif name == "dir":
             raw = Path(raw)
         else:

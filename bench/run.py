@@ -127,10 +127,10 @@ async def _part(res: dict, name: str, work: Awaitable[dict]) -> None:
 
 
 async def _faust_clicks(cfg: BenchConfig, bootstrap: str, root: Path, gate: Gate, oracle: dict) -> dict:
-    worker = Worker(
-        root, f"faust-clicks-{root.name}", bootstrap, {"TOPIC_AD_BUDGET": FUND, "TOPIC_AD_CLICKS": CLICKS}
-    )
-    say(f"faust: fresh worker (exactly_once, RocksDB, APP_ID={worker.name}) draining the clicks ...")
+    inputs = {"TOPIC_AD_BUDGET": FUND, "TOPIC_AD_CLICKS": CLICKS}
+    worker = Worker(root, f"faust-clicks-{root.name}", bootstrap, inputs, cfg.worker_env())
+    extra = f", {cfg.worker_settings}" if cfg.worker_settings else ""
+    say(f"faust: fresh worker (exactly_once, RocksDB{extra}, APP_ID={worker.name}) draining the clicks ...")
     worker.start()
     try:
         drain = await faust_run.drain_clicks(worker, gate, oracle, cfg.drain_timeout)
@@ -148,7 +148,7 @@ async def _faust_clicks(cfg: BenchConfig, bootstrap: str, root: Path, gate: Gate
 
 
 async def _faust_orders(cfg: BenchConfig, bootstrap: str, root: Path, oracle: dict) -> dict:
-    worker = Worker(root, f"faust-orders-{root.name}", bootstrap, {"TOPIC_ORDERS": ORDERS})
+    worker = Worker(root, f"faust-orders-{root.name}", bootstrap, {"TOPIC_ORDERS": ORDERS}, cfg.worker_env())
     say(f"faust: fresh worker draining {cfg.orders} orders ...")
     worker.start()
     try:
@@ -172,6 +172,7 @@ async def _latency(cfg: BenchConfig, bootstrap: str, root: Path, steady_eps: flo
         f"faust-latency-{root.name}",
         bootstrap,
         {"TOPIC_AD_BUDGET": LAT_FUND, "TOPIC_AD_CLICKS": LAT_CLICKS},
+        cfg.worker_env(),
     )
     say(f"latency: fresh worker, steady {rate:.0f} clicks/s{why}, {cfg.latency_seconds:.0f}s per phase ...")
     prod = producer(load_settings(kafka_bootstrap_servers=bootstrap))

@@ -24,7 +24,14 @@ class Worker:
     """``inputs`` maps TOPIC_* variables to the pre-loaded topics; every other topic
     (outputs, dead letters, unused inputs) is named after the app id, so nothing is shared."""
 
-    def __init__(self, root: Path, name: str, bootstrap: str, inputs: dict[str, str]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        name: str,
+        bootstrap: str,
+        inputs: dict[str, str],
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.name, self.port = name, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dir = root / name
@@ -49,6 +56,7 @@ class Worker:
             PYTHONPATH=str(REPO),
             PYTHONUNBUFFERED="1",
         )
+        env.update(settings or {})
         self.env = env
         self.proc: subprocess.Popen | None = None
         self.started_at = 0.0

@@ -18,6 +18,7 @@ number) keep the stock choice.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Mapping
 from typing import Any
@@ -76,7 +77,7 @@ class SourceTransactionManager(TransactionManager):
 
 
 class CommittingTransactionManager(SourceTransactionManager):
-    """Commits transaction by transaction, then makes their table writes durable.
+    """Commits every transaction (side by side), then makes their table writes durable.
 
     Stock Faust commits all transactions in one call that skips unknown ones
     silently and swallows a fenced producer; here each partition's buffered
@@ -88,20 +89,27 @@ class CommittingTransactionManager(SourceTransactionManager):
         by_tid: dict[str, dict[TP, int]] = defaultdict(dict)
         for tp, offset in offsets.items():
             by_tid[transactional_id_for(self.app, tp.topic, tp.partition)][tp] = offset
-        committed: set[int] = set()
+        known = {}
         for tid, tid_offsets in by_tid.items():
-            if not self._has_producer(tid):
+            if self._has_producer(tid):
+                known[tid] = tid_offsets
+            else:
                 self.log.warning("no transactional producer %s: offsets %r not committed", tid, tid_offsets)
-                continue
-            try:
-                await self.producer.commit_transactions(
-                    {tid: tid_offsets}, self.app.conf.id, start_new_transaction=start_new_transaction
-                )
-            except Exception as exc:
-                self._discard_all()
-                await self.app.crash(exc)
-                return False
-            committed.update(tp.partition for tp in tid_offsets)
+        # Each transaction is atomic on its own and has a producer of its own:
+        # commit them side by side (one round trip per step, not one per partition).
+        group, commit, begin = self.app.conf.id, self.producer.commit_transactions, start_new_transaction
+        results = await asyncio.gather(
+            *(commit({tid: o}, group, start_new_transaction=begin) for tid, o in known.items()),
+            return_exceptions=True,
+        )
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            # Transactions that did commit have their changelog records committed
+            # too; leaving RocksDB behind them is safe (recovery reads the tail).
+            self._discard_all()
+            await self.app.crash(failure)
+            return False
+        committed = {tp.partition for tid_offsets in known.values() for tp in tid_offsets}
         for store in self._stores():
             store.commit(committed)
         return True
