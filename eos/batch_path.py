@@ -21,11 +21,12 @@ Faust's timer, or at a rebalance) takes the gate lock, waits for every record
 batch sent so far, and commits.
 
 The whole batch runs under the gate lock: a commit sees all of it or none.
-Records fetched before a rebalance or seek are dropped: the fetch thread's
-epoch (eos.consumer) tells, and the new assignment seeks back to the
-committed offsets and fetches them again. (The consumer generation would not
-do: a rebalance can complete during one fetch, whose records are then
-already the new assignment's.)
+Records of a partition reset since they were handed out (a revoke, an
+assignment, a seek) are dropped: the partition's epoch in the fetch thread
+(eos.consumer) tells, and the seek that follows hands them out again. (The
+consumer generation would not do: a rebalance can complete during one fetch,
+whose records are then already the new assignment's.) While the flow is
+stopped the batch waits rather than being dropped.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import asyncio
 import heapq
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from operator import attrgetter
 from typing import Any
 
@@ -47,6 +49,9 @@ from eos.transactions import transactional_id_for
 from streaming.partition_batch import Handler, Headers, PartitionBatch, handlers_of
 
 Dest = tuple[str, int]  # (topic, partition)
+# Handlers run here, one batch at a time, so the event loop stays free for HTTP
+# queries (the GIL switches every few ms) while a large batch is computed.
+_handler_thread = ThreadPoolExecutor(1, thread_name_prefix="batch-handler")
 _by_timestamp = attrgetter("timestamp")
 _partitioner = DefaultPartitioner()
 
@@ -59,6 +64,7 @@ class TransactionBatch(PartitionBatch):
         self._builders: dict[tuple[str, int], Any] = {}
         self._full: list[tuple[tuple[str, int], Any]] = []
         self._keyed: list[tuple[str, bytes, bytes, Headers]] = []
+        self._stores: dict[Dest, TransactionalStore] = {}  # by changelog partition
 
     def _read(self, table: Any, key: str) -> Any:
         raw = _store(table).read(self.partition, key.encode())
@@ -80,9 +86,10 @@ class TransactionBatch(PartitionBatch):
             if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
                 raise ValueError(f"a record for {dest[0]} does not fit in an empty record batch")
 
-    async def flush(self) -> None:
+    def prepare(self) -> None:
+        """Serialize the batch's writes, stage them and queue their changelog
+        records: CPU only, so it runs off the event loop with the handler."""
         partition = self.partition
-        stores = {}
         for table, writes in self.writes():
             store = _store(table)
             changelog = (table.changelog_topic.get_topic_name(), partition)
@@ -92,16 +99,23 @@ class TransactionBatch(PartitionBatch):
                 staged[raw_key] = raw_value
                 self._append(changelog, raw_key, raw_value, [])
             store.stage(partition, staged)
-            stores[changelog] = store
+            self._stores[changelog] = store
+
+    async def deliver(self) -> None:
+        """Hand every record batch to the source partition's transactional producer."""
         if self._keyed:
             await self._partition_keyed()
         for dest, builder in [*self._full, *self._builders.items()]:
             count = builder.record_count()
             fut = await self._producer.send_batch(builder, dest[0], partition=dest[1])
-            store = stores.get(dest)
+            store = self._stores.get(dest)
             if store is not None:
-                fut = asyncio.ensure_future(_note_offset(fut, store, partition, count))
+                fut = asyncio.ensure_future(_note_offset(fut, store, self.partition, count))
             self._gate.track(fut)
+
+    async def flush(self) -> None:
+        self.prepare()
+        await self.deliver()
 
     async def _partition_keyed(self) -> None:
         # The producer's own partitioner (murmur2, as Kafka's Java clients):
@@ -126,6 +140,11 @@ def _store(table: Any) -> TransactionalStore:
     return store
 
 
+def _handle(handler: Handler, batch: TransactionBatch) -> None:
+    handler(batch)
+    batch.prepare()
+
+
 def _merged(parts: list[tuple[TP, list[Any]]]) -> list[Any]:
     return list(heapq.merge(*(batch for _, batch in parts), key=_by_timestamp))
 
@@ -139,32 +158,58 @@ def split(app: Any, records: Mapping[TP, list[Any]]) -> tuple[dict[TP, list[Any]
     return mine, rest
 
 
-async def run(consumer: Any, records: Mapping[TP, list[Any]], fresh: Callable[[], bool]) -> None:
-    """Run the batch handlers over ``records``, unless ``fresh()`` says a
-    rebalance or seek moved the positions since they were fetched."""
+async def run(consumer: Any, records: Mapping[TP, list[Any]], fresh: Callable[[TP], bool]) -> None:
+    """Run the batch handlers over ``records``, once the flow runs.
+
+    ``fresh(tp)`` says whether the partition's records are still current: a
+    revoke, an assignment or a seek since they were handed out makes them
+    stale, and they are handed out again after the seek. Records are never
+    dropped otherwise (the fetch thread has moved past them): while the flow
+    is stopped (a rebalance or recovery in progress) this waits.
+    """
     app = consumer.app
     gate = gate_of(app)
     handlers = handlers_of(app)
-    groups: dict[tuple[Handler, int], list[tuple[TP, list[Any]]]] = defaultdict(list)
-    for tp, batch in records.items():
-        groups[handlers[tp.topic], tp.partition].append((tp, batch))
-    async with gate.lock:
-        gate.check()
-        if not consumer.flow_active or consumer.should_stop or not fresh():
-            return  # fetched before a rebalance or seek: fetched again after it
-        for (handler, partition), parts in groups.items():
-            ordered = parts[0][1] if len(parts) == 1 else _merged(parts)
-            tid = transactional_id_for(app, parts[0][0].topic, partition)
-            producer = app.producer._transaction_producers[tid]  # the driver has no public lookup
-            batch = TransactionBatch(producer, gate, partition, ordered)
-            try:
-                handler(batch)
-                await batch.flush()
-            except BaseException as exc:
-                gate.fail(exc)  # part of the batch may be in the transaction: never commit it
-                if not isinstance(exc, asyncio.CancelledError):
-                    await app.crash(exc)
-                raise
-            processed = gate.processed
-            for tp, batch_records in parts:
-                processed[tp] = batch_records[-1].offset + 1
+    loop = asyncio.get_running_loop()
+    while True:
+        if consumer.should_stop:
+            return
+        if not consumer.flow_active:
+            await consumer.wait(consumer.can_resume_flow)
+            continue
+        async with gate.lock:
+            gate.check()
+            if not consumer.flow_active:
+                continue
+            groups: dict[tuple[Handler, int], list[tuple[TP, list[Any]]]] = defaultdict(list)
+            for tp, batch in records.items():
+                if fresh(tp):
+                    groups[handlers[tp.topic], tp.partition].append((tp, batch))
+            for (handler, partition), parts in groups.items():
+                await _run_one(app, gate, loop, handler, partition, parts)
+            return
+
+
+async def _run_one(
+    app: Any,
+    gate: CommitGate,
+    loop: asyncio.AbstractEventLoop,
+    handler: Handler,
+    partition: int,
+    parts: list[tuple[TP, list[Any]]],
+) -> None:
+    ordered = parts[0][1] if len(parts) == 1 else _merged(parts)
+    tid = transactional_id_for(app, parts[0][0].topic, partition)
+    producer = app.producer._transaction_producers[tid]  # the driver has no public lookup
+    batch = TransactionBatch(producer, gate, partition, ordered)
+    try:
+        await loop.run_in_executor(_handler_thread, _handle, handler, batch)
+        await batch.deliver()
+    except BaseException as exc:
+        gate.fail(exc)  # part of the batch may be in the transaction: never commit it
+        if not isinstance(exc, asyncio.CancelledError):
+            await app.crash(exc)
+        raise
+    processed = gate.processed
+    for tp, batch_records in parts:
+        processed[tp] = batch_records[-1].offset + 1

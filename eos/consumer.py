@@ -16,11 +16,11 @@ from eos.gate import BatchFailed, gate_of
 
 
 class Fetched(dict):
-    """A fetch's records by partition, with the fetch thread's epoch when fetched."""
+    """A fetch's records by partition, with each stream partition's epoch at hand-out."""
 
-    def __init__(self, epoch: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.epoch = epoch
+        self.epochs: dict[TP, int] = {}
 
 
 class ContiguousFetchThread(AIOKafkaConsumerThread):
@@ -41,6 +41,16 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
     before it were handed out already). Changelog partitions pass through:
     recovery seeks and reads them itself.
 
+    Faust seeks more than once per assignment (when its fetcher finds the flow
+    stopped, and again when recovery completes). A second seek back to the
+    committed offset would hand out again records already processed in the
+    open transaction, and they would be applied twice on top of their own
+    uncommitted state (seen as one batch of category totals counted twice).
+    So a seek moves only partitions that have no next offset yet, that is,
+    the ones not handed out since this assignment began. Every reset of a
+    partition's next offset moves its *epoch*: records handed out in an older
+    epoch are stale (eos.batch_path drops them; they are handed out again).
+
     Defect 5 (recovery under exactly_once): stock Faust takes the highwater of
     a changelog from the consumer's cached last stable offset, which aiokafka
     reports as None until the partition's first fetch; Faust turns that into
@@ -52,9 +62,12 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._next: dict[TP, int] = {}
-        # Moves whenever positions may have moved (revoke, assign, seek): a
-        # fetch made in an earlier epoch holds records fetched again later.
-        self.epoch = 0
+        self.epochs: dict[TP, int] = {}  # moves at every reset or seek of the partition
+
+    def _reset(self, tps: Iterable[TP]) -> None:
+        for tp in tps:
+            self._next.pop(tp, None)
+            self.epochs[tp] = self.epochs.get(tp, 0) + 1
 
     def _guarded(self) -> bool:
         return bool(self.consumer.app.in_transaction)
@@ -66,15 +79,11 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         return await self._ensure_consumer().end_offsets(partitions)
 
     def on_partitions_revoked(self, revoked: set[TP]) -> Any:
-        self.epoch += 1
-        for tp in revoked:
-            self._next.pop(tp, None)
+        self._reset(revoked)
         return super().on_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
-        self.epoch += 1
-        for tp in assigned:
-            self._next.pop(tp, None)
+        self._reset(assigned)
         await super().on_partitions_assigned(assigned, generation_id)
 
     async def _seek_wait(self, consumer: Any, partitions: Mapping[TP, int | None]) -> None:
@@ -93,17 +102,19 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
 
     async def _seek_all_to_committed(self) -> dict[TP, int | None]:
         consumer = self._ensure_consumer()
-        tps = [tp for tp in consumer.assignment() if not self._is_changelog(tp)]
+        tps = [tp for tp in consumer.assignment() if not self._is_changelog(tp) and tp not in self._next]
         committed = {tp: await consumer.committed(tp) for tp in tps}
         never = [tp for tp, offset in committed.items() if offset is None]
         start = dict(committed)
         if never:
             start.update(await consumer.beginning_offsets(never))
         # From here on no await: no fetch is handed out between these seeks.
-        self.epoch += 1
         for tp, offset in start.items():
+            if tp in self._next:  # sought by a seek that ran during our awaits
+                continue
             consumer.seek(tp, offset)
             self._next[tp] = offset
+            self.epochs[tp] = self.epochs.get(tp, 0) + 1
         return committed
 
     async def _fetch_records(self, consumer: Any, active_partitions: Any, **kwargs: Any) -> Any:
@@ -113,7 +124,7 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         return self._contiguous(records)
 
     def _contiguous(self, records: Mapping[Any, list[Any]]) -> Fetched:
-        out = Fetched(self.epoch)
+        out = Fetched()
         for tp, batch in records.items():
             if self._is_changelog(tp):
                 out[tp] = batch
@@ -125,6 +136,7 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
             if fresh:
                 self._next[tp] = fresh[-1].offset + 1
                 out[tp] = fresh
+                out.epochs[tp] = self.epochs.get(tp, 0)
         return out
 
 
@@ -195,7 +207,8 @@ class GatedConsumer(Consumer):
         if active is not None:
             mine = {tp: batch for tp, batch in mine.items() if tp in active}
         if mine:
-            await batch_path.run(self, mine, fresh=lambda: records.epoch == self._thread.epoch)
+            epochs, current = records.epochs, self._thread.epochs
+            await batch_path.run(self, mine, fresh=lambda tp: epochs.get(tp) == current.get(tp))
         return rest, active
 
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:

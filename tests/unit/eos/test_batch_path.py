@@ -63,7 +63,13 @@ def deployment(handler: Any) -> tuple[SimpleNamespace, dict[str, FakeProducer]]:
         crashes=crashes,
     )
     handlers_of(app).update({CLICKS: handler, FUNDING: handler})
-    return SimpleNamespace(app=app, flow_active=True, should_stop=False), producers
+    consumer = SimpleNamespace(app=app, flow_active=True, should_stop=False, can_resume_flow=asyncio.Event())
+
+    async def wait(event: asyncio.Event) -> None:
+        await event.wait()
+
+    consumer.wait = wait
+    return consumer, producers
 
 
 def rec(topic: str, partition: int, offset: int, ts: int) -> SimpleNamespace:
@@ -97,7 +103,7 @@ async def test_each_partition_runs_in_timestamp_order_and_sends_in_its_own_trans
         TP(FUNDING, 0): [rec(FUNDING, 0, 9, ts=200)],
         TP(CLICKS, 1): [rec(CLICKS, 1, 2, ts=50)],
     }
-    await batch_path.run(consumer, records, fresh=lambda: True)
+    await batch_path.run(consumer, records, fresh=lambda tp: True)
     assert seen == [
         (0, [(CLICKS, 5), (FUNDING, 9), (CLICKS, 6)]),
         (1, [(CLICKS, 2)]),
@@ -108,16 +114,29 @@ async def test_each_partition_runs_in_timestamp_order_and_sends_in_its_own_trans
     assert gate_of(consumer.app).processed == {TP(CLICKS, 0): 7, TP(FUNDING, 0): 10, TP(CLICKS, 1): 3}
 
 
-@pytest.mark.parametrize("state", ["stale fetch", "flow stopped"])
-async def test_a_fetch_from_before_a_rebalance_or_seek_is_dropped(state: str) -> None:
+async def test_records_of_a_partition_reset_since_they_were_handed_out_are_dropped() -> None:
     seen: list = []
     consumer, producers = deployment(forwarding_handler(seen))
-    consumer.flow_active = state != "flow stopped"
-    records = {TP(CLICKS, 0): [rec(CLICKS, 0, 5, ts=100)]}
-    await batch_path.run(consumer, records, fresh=lambda: state != "stale fetch")
-    assert seen == []
+    records = {TP(CLICKS, 0): [rec(CLICKS, 0, 5, ts=100)], TP(CLICKS, 1): [rec(CLICKS, 1, 8, ts=100)]}
+    await batch_path.run(consumer, records, fresh=lambda tp: tp.partition == 1)
+    assert seen == [(1, [(CLICKS, 8)])]
     assert producers["app-0-0"].sent == []
-    assert gate_of(consumer.app).processed == {}
+    assert gate_of(consumer.app).processed == {TP(CLICKS, 1): 9}
+
+
+async def test_while_the_flow_is_stopped_the_batch_waits_instead_of_being_dropped() -> None:
+    seen: list = []
+    consumer, _ = deployment(forwarding_handler(seen))
+    consumer.flow_active = False
+    task = asyncio.ensure_future(
+        batch_path.run(consumer, {TP(CLICKS, 0): [rec(CLICKS, 0, 5, ts=100)]}, fresh=lambda tp: True)
+    )
+    await asyncio.sleep(0.05)
+    assert seen == [] and not task.done()
+    consumer.flow_active = True
+    consumer.can_resume_flow.set()
+    await asyncio.wait_for(task, 1)
+    assert seen == [(0, [(CLICKS, 5)])]
 
 
 async def test_a_batch_that_fails_half_way_closes_the_gate_for_good() -> None:
@@ -128,14 +147,14 @@ async def test_a_batch_that_fails_half_way_closes_the_gate_for_good() -> None:
     consumer, _ = deployment(explode)
     records = {TP(CLICKS, 0): [rec(CLICKS, 0, 5, ts=100)]}
     with pytest.raises(RuntimeError):
-        await batch_path.run(consumer, records, fresh=lambda: True)
+        await batch_path.run(consumer, records, fresh=lambda tp: True)
     gate = gate_of(consumer.app)
     assert gate.processed == {}
     assert [str(e) for e in consumer.app.crashes] == ["bug in the handler"]
     with pytest.raises(BatchFailed):
         gate.check()  # the commit calls this first, so the open transactions can only abort
     with pytest.raises(BatchFailed):
-        await batch_path.run(consumer, records, fresh=lambda: True)
+        await batch_path.run(consumer, records, fresh=lambda tp: True)
 
 
 async def test_a_keyed_send_goes_where_kafkas_partitioner_puts_the_key_in_the_source_transaction() -> None:
@@ -144,7 +163,7 @@ async def test_a_keyed_send_goes_where_kafkas_partitioner_puts_the_key_in_the_so
             batch.send_keyed(FakeTopic("by-category"), category, b"delta", [])
 
     consumer, producers = deployment(repartition)
-    await batch_path.run(consumer, {TP(CLICKS, 1): [rec(CLICKS, 1, 0, ts=1)]}, fresh=lambda: True)
+    await batch_path.run(consumer, {TP(CLICKS, 1): [rec(CLICKS, 1, 0, ts=1)]}, fresh=lambda tp: True)
     # murmur2 as Kafka's Java clients compute it (positive hash modulo 6)
     expected = {b"food": murmur2_partition(b"food"), b"toys": murmur2_partition(b"toys"),
                 b"books": murmur2_partition(b"books")}  # fmt: skip

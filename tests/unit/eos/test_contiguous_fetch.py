@@ -23,7 +23,7 @@ def thread(next_offsets: dict[TP, int]) -> ContiguousFetchThread:
         app=SimpleNamespace(in_transaction=True, tables=SimpleNamespace(changelog_topics={CHANGELOG.topic}))
     )
     t._next = dict(next_offsets)
-    t.epoch = 0
+    t.epochs = {}
     return t
 
 
@@ -97,11 +97,29 @@ class SeekingAioConsumer(FakeAioConsumer):
         return self._committed[tp]
 
 
-async def test_a_fetch_carries_the_epoch_that_every_seek_and_rebalance_moves() -> None:
-    t = thread({ORDERS[0]: 10})
-    first = t._contiguous({ORDERS[0]: recs(10)})
-    t._ensure_consumer = lambda: SeekingAioConsumer({ORDERS[0]: 4})  # type: ignore[method-assign]
+async def test_a_seek_moves_only_partitions_not_handed_out_since_the_assignment() -> None:
+    # Faust seeks twice per assignment; the second seek must not hand out again
+    # what the first one's records already fed into the open transaction.
+    t = thread({})
+    aio = SeekingAioConsumer({ORDERS[0]: 4, ORDERS[1]: 7})
+    t._ensure_consumer = lambda: aio  # type: ignore[method-assign]
     await t._seek_all_to_committed()
-    after_seek = t._contiguous({ORDERS[0]: recs(4, 5)})
-    assert first.epoch < after_seek.epoch == t.epoch  # records of `first` are fetched again
-    assert offsets(after_seek) == {ORDERS[0]: [4, 5]}
+    first = t._contiguous({ORDERS[0]: recs(4, 5)})
+    assert offsets(first) == {ORDERS[0]: [4, 5]}
+    await t._seek_all_to_committed()  # committed is still 4: records 4, 5 are not processed twice
+    assert offsets(t._contiguous({ORDERS[0]: recs(6)})) == {ORDERS[0]: [6]}
+    assert first.epochs[ORDERS[0]] == t.epochs[ORDERS[0]]  # the first fetch is still current
+
+
+async def test_a_reset_makes_records_handed_out_before_it_stale() -> None:
+    t = thread({})
+    aio = SeekingAioConsumer({ORDERS[0]: 4})
+    t._ensure_consumer = lambda: aio  # type: ignore[method-assign]
+    await t._seek_all_to_committed()
+    before = t._contiguous({ORDERS[0]: recs(4, 5)})
+    t._reset({ORDERS[0]})  # a revoke or an assignment
+    assert offsets(t._contiguous({ORDERS[0]: recs(6)})) == {}  # nothing until the next seek
+    await t._seek_all_to_committed()
+    after = t._contiguous({ORDERS[0]: recs(4, 5)})
+    assert before.epochs[ORDERS[0]] != t.epochs[ORDERS[0]] == after.epochs[ORDERS[0]]
+    assert offsets(after) == {ORDERS[0]: [4, 5]}
