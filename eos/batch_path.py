@@ -158,23 +158,26 @@ def split(app: Any, records: Mapping[TP, list[Any]]) -> tuple[dict[TP, list[Any]
     return mine, rest
 
 
-async def run(consumer: Any, records: Mapping[TP, list[Any]], fresh: Callable[[TP], bool]) -> None:
+async def run(consumer: Any, records: Mapping[TP, list[Any]], fresh: Callable[[TP], bool]) -> bool:
     """Run the batch handlers over ``records``, once the flow runs.
 
     ``fresh(tp)`` says whether the partition's records are still current: a
     revoke, an assignment or a seek since they were handed out makes them
     stale, and they are handed out again after the seek. Records are never
     dropped otherwise (the fetch thread has moved past them): while the flow
-    is stopped (a rebalance or recovery in progress) this waits.
+    is stopped (a rebalance or recovery in progress) this waits. Returns
+    whether it had to wait: the rest of that fetch predates the rebalance.
     """
     app = consumer.app
     gate = gate_of(app)
     handlers = handlers_of(app)
     loop = asyncio.get_running_loop()
+    waited = False
     while True:
         if consumer.should_stop:
-            return
+            return waited
         if not consumer.flow_active:
+            waited = True
             await consumer.wait(consumer.can_resume_flow)
             continue
         async with gate.lock:
@@ -187,7 +190,7 @@ async def run(consumer: Any, records: Mapping[TP, list[Any]], fresh: Callable[[T
                     groups[handlers[tp.topic], tp.partition].append((tp, batch))
             for (handler, partition), parts in groups.items():
                 await _run_one(app, gate, loop, handler, partition, parts)
-            return
+            return waited
 
 
 async def _run_one(

@@ -208,7 +208,8 @@ class GatedConsumer(Consumer):
             mine = {tp: batch for tp, batch in mine.items() if tp in active}
         if mine:
             epochs, current = records.epochs, self._thread.epochs
-            await batch_path.run(self, mine, fresh=lambda tp: epochs.get(tp) == current.get(tp))
+            if await batch_path.run(self, mine, fresh=lambda tp: epochs.get(tp) == current.get(tp)):
+                return {}, active  # fetched before a rebalance: like Faust, deliver none of it
         return rest, active
 
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:

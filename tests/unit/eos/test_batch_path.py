@@ -118,7 +118,7 @@ async def test_records_of_a_partition_reset_since_they_were_handed_out_are_dropp
     seen: list = []
     consumer, producers = deployment(forwarding_handler(seen))
     records = {TP(CLICKS, 0): [rec(CLICKS, 0, 5, ts=100)], TP(CLICKS, 1): [rec(CLICKS, 1, 8, ts=100)]}
-    await batch_path.run(consumer, records, fresh=lambda tp: tp.partition == 1)
+    assert await batch_path.run(consumer, records, fresh=lambda tp: tp.partition == 1) is False
     assert seen == [(1, [(CLICKS, 8)])]
     assert producers["app-0-0"].sent == []
     assert gate_of(consumer.app).processed == {TP(CLICKS, 1): 9}
@@ -135,7 +135,7 @@ async def test_while_the_flow_is_stopped_the_batch_waits_instead_of_being_droppe
     assert seen == [] and not task.done()
     consumer.flow_active = True
     consumer.can_resume_flow.set()
-    await asyncio.wait_for(task, 1)
+    assert await asyncio.wait_for(task, 1) is True  # the rest of that fetch is not delivered
     assert seen == [(0, [(CLICKS, 5)])]
 
 
