@@ -212,6 +212,12 @@ class GatedConsumer(Consumer):
                 return {}, active  # fetched before a rebalance: like Faust, deliver none of it
         return rest, active
 
+    def partition_count(self, topic: str) -> int | None:
+        """Partitions of ``topic`` in the client's metadata (what Faust's
+        ``key_partition`` reads); None while the topic is unknown."""
+        partitions = self._thread._ensure_consumer()._client.cluster.partitions_for_topic(topic)
+        return len(partitions) if partitions else None
+
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
         return ContiguousFetchThread(self, loop=self.loop, beacon=self.beacon)
 

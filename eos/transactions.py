@@ -32,12 +32,39 @@ from eos.store import TransactionalStore
 
 
 def transactional_id_for(app: Any, topic: str, partition: int) -> str:
-    """Stock Faust's id for the transaction owning ``topic``'s ``partition``."""
-    return f"{app.conf.id}-{app.assignor.group_for_topic(topic)}-{partition}"
+    """The id of the transaction owning ``topic``'s ``partition``: the app, the
+    topic's partition count and the partition number.
+
+    Defect 11 (transactional ids that change between generations): stock Faust
+    names a transaction after the assignor's *group index*, which numbers the
+    co-partitioned groups by partition count at each assignment and skips
+    topics missing from the metadata. When the 1-partition leader topic was not
+    yet in the metadata, the 6-partition inputs were group 0, later group 1: the
+    same partitions then had two transactional ids, a restarted owner no longer
+    fenced its zombie, and a transaction left open under the old id held the
+    last stable offset of a changelog back until recovery failed
+    (ConsistencyError: persisted offset 8 > highwater 1). The partition count
+    is what the group index stands for, and it does not move.
+    """
+    count = app.consumer.partition_count(topic)
+    if not count:
+        raise LookupError(f"no partition count for {topic!r} in the consumer's metadata")
+    return f"{app.conf.id}-{count}x-{partition}"
 
 
 class SourceTransactionManager(TransactionManager):
     _changelog_names: frozenset[str] | None = None
+
+    def _tps_to_transactional_ids(self, tps: set[TP]) -> set[str]:
+        # A topic missing from the metadata (Faust's leader topic right after it
+        # is created) gets no producer yet: nothing is processed from it then.
+        counts = self.app.consumer.partition_count
+        standby = self.app.assignor.is_standby
+        return {
+            transactional_id_for(self.app, tp.topic, tp.partition)
+            for tp in tps
+            if counts(tp.topic) and not standby(tp)
+        }
 
     def _changelogs(self) -> frozenset[str]:
         if self._changelog_names is None:
@@ -62,7 +89,9 @@ class SourceTransactionManager(TransactionManager):
             # A changelog record targets its source partition's number already,
             # and is sent from Faust's producer buffer task, whose "current event"
             # is whatever was current when that task started: never trust it.
-            return await super().send(topic, key, value, partition, timestamp, headers)
+            dest = self.consumer.key_partition(topic, key, partition)
+            tid = None if dest is None else transactional_id_for(self.app, topic, dest)
+            return await self.producer.send(topic, key, value, dest, timestamp, headers, transactional_id=tid)
         source = event.message
         dest = self.consumer.key_partition(topic, key, partition)
         return await self.producer.send(

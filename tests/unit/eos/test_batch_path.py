@@ -49,7 +49,7 @@ class FakeProducer:
 
 
 def deployment(handler: Any) -> tuple[SimpleNamespace, dict[str, FakeProducer]]:
-    producers = {f"app-0-{p}": FakeProducer() for p in range(2)}
+    producers = {f"app-6x-{p}": FakeProducer() for p in range(2)}
     crashes: list[BaseException] = []
 
     async def crash(exc: BaseException) -> None:
@@ -57,7 +57,7 @@ def deployment(handler: Any) -> tuple[SimpleNamespace, dict[str, FakeProducer]]:
 
     app = SimpleNamespace(
         conf=SimpleNamespace(id="app"),
-        assignor=SimpleNamespace(group_for_topic=lambda topic: 0),
+        consumer=SimpleNamespace(partition_count=lambda topic: 6),
         producer=SimpleNamespace(_transaction_producers=producers),
         crash=crash,
         crashes=crashes,
@@ -109,8 +109,8 @@ async def test_each_partition_runs_in_timestamp_order_and_sends_in_its_own_trans
         (1, [(CLICKS, 2)]),
     ]
     in_order = [(b"k", b"clicks@5"), (b"k", b"funding@9"), (b"k", b"clicks@6")]
-    assert producers["app-0-0"].sent == [("out", 0, in_order)]
-    assert producers["app-0-1"].sent == [("out", 1, [(b"k", b"clicks@2")])]
+    assert producers["app-6x-0"].sent == [("out", 0, in_order)]
+    assert producers["app-6x-1"].sent == [("out", 1, [(b"k", b"clicks@2")])]
     assert gate_of(consumer.app).processed == {TP(CLICKS, 0): 7, TP(FUNDING, 0): 10, TP(CLICKS, 1): 3}
 
 
@@ -120,7 +120,7 @@ async def test_records_of_a_partition_reset_since_they_were_handed_out_are_dropp
     records = {TP(CLICKS, 0): [rec(CLICKS, 0, 5, ts=100)], TP(CLICKS, 1): [rec(CLICKS, 1, 8, ts=100)]}
     assert await batch_path.run(consumer, records, fresh=lambda tp: tp.partition == 1) is False
     assert seen == [(1, [(CLICKS, 8)])]
-    assert producers["app-0-0"].sent == []
+    assert producers["app-6x-0"].sent == []
     assert gate_of(consumer.app).processed == {TP(CLICKS, 1): 9}
 
 
@@ -167,9 +167,9 @@ async def test_a_keyed_send_goes_where_kafkas_partitioner_puts_the_key_in_the_so
     # murmur2 as Kafka's Java clients compute it (positive hash modulo 6)
     expected = {b"food": murmur2_partition(b"food"), b"toys": murmur2_partition(b"toys"),
                 b"books": murmur2_partition(b"books")}  # fmt: skip
-    sent = {key: partition for topic, partition, records in producers["app-0-1"].sent for key, _ in records}
+    sent = {key: partition for topic, partition, records in producers["app-6x-1"].sent for key, _ in records}
     assert sent == expected
-    assert producers["app-0-0"].sent == []
+    assert producers["app-6x-0"].sent == []
 
 
 def murmur2_partition(key: bytes) -> int:
