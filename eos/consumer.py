@@ -201,7 +201,7 @@ class GatedConsumer(Consumer):
         """Under exactly_once, records of topics with a batch handler take the
         batch path (eos.batch_path) here; Faust's per-record path gets the rest."""
         records, active = await super()._wait_next_records(timeout)
-        if not records or not self.app.in_transaction:
+        if not records or not self.app.in_transaction or not self.app.settings.batch_path:
             return records, active
         mine, rest = batch_path.split(self.app, records)
         if active is not None:
