@@ -203,9 +203,10 @@ class GatedConsumer(Consumer):
         records, active = await super()._wait_next_records(timeout)
         if not records or not self.app.in_transaction or not self.app.settings.batch_path:
             return records, active
+        # No filter by the active partitions here (Faust's getmany has one): that
+        # set is live, and a partition paused after its records were handed out
+        # would lose them; a pause that matters comes with a reset (epochs).
         mine, rest = batch_path.split(self.app, records)
-        if active is not None:
-            mine = {tp: batch for tp, batch in mine.items() if tp in active}
         if mine:
             epochs, current = records.epochs, self._thread.epochs
             if await batch_path.run(self, mine, fresh=lambda tp: epochs.get(tp) == current.get(tp)):
