@@ -28,6 +28,7 @@ from faust.transport.consumer import TransactionManager
 from faust.types import TP, HeadersArg
 from faust.types.tuples import RecordMetadata
 
+from eos.gate import gate_of
 from eos.store import TransactionalStore
 
 
@@ -134,7 +135,10 @@ class CommittingTransactionManager(SourceTransactionManager):
         failure = next((r for r in results if isinstance(r, BaseException)), None)
         if failure is not None:
             # Transactions that did commit have their changelog records committed
-            # too; leaving RocksDB behind them is safe (recovery reads the tail).
+            # too; leaving RocksDB behind them is safe only if nothing is processed
+            # or committed on top of it before the restart's recovery: the gate
+            # closes for good.
+            gate_of(self.app).fail(failure)
             self._discard_all()
             await self.app.crash(failure)
             return False

@@ -1,12 +1,14 @@
-"""eos.transactions: transactional ids that stay the same from one generation to the next."""
+"""eos.transactions: stable transactional ids; a failed commit closes the gate."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from faust.types import TP
 
-from eos.transactions import SourceTransactionManager, transactional_id_for
+from eos.gate import BatchFailed, gate_of
+from eos.transactions import CommittingTransactionManager, SourceTransactionManager, transactional_id_for
 
 
 def app_with(groups: dict[str, int]) -> SimpleNamespace:
@@ -37,3 +39,32 @@ def test_producers_started_and_stopped_at_a_rebalance_use_the_same_ids() -> None
     assert manager._tps_to_transactional_ids(tps) == {"app-6x-3", "app-6x-4"}
     # a topic not in the metadata yet (the leader topic just created) gets no producer yet
     assert manager._tps_to_transactional_ids({TP("app-new-topic", 0), TP("orders", 3)}) == {"app-6x-3"}
+
+
+class FailingProducer:
+    """Commits every transaction but one."""
+
+    def __init__(self, failing: str) -> None:
+        self.failing = failing
+        self._transaction_producers = {"app-6x-3": object(), "app-6x-4": object()}
+
+    async def commit_transactions(self, offsets: dict, group: str, start_new_transaction: bool) -> None:
+        if self.failing in offsets:
+            raise RuntimeError("coordinator gone")
+
+
+async def test_a_failed_commit_closes_the_gate_so_nothing_commits_on_top_of_stale_state() -> None:
+    crashes: list[BaseException] = []
+
+    async def crash(exc: BaseException) -> None:
+        crashes.append(exc)
+
+    manager = CommittingTransactionManager.__new__(CommittingTransactionManager)
+    manager.app = app_with({"orders": 1})
+    manager.app.crash = crash
+    manager.app.tables = {}
+    manager.producer = FailingProducer("app-6x-4")
+    assert await manager.commit({TP("orders", 3): 10, TP("orders", 4): 20}) is False
+    assert [str(e) for e in crashes] == ["coordinator gone"]
+    with pytest.raises(BatchFailed):
+        gate_of(manager.app).check()
