@@ -23,7 +23,6 @@ from domain.budgets import (
 )
 from domain.errors import InvalidRecord
 from streaming import Tally, output_headers
-from streaming.accounting import tally_key
 from streaming.deadletter import dlq_headers
 from streaming.partition_batch import PartitionBatch, batch_agent
 from tables import accounting, budgets, daily_stats, seen_budget_events
@@ -84,8 +83,7 @@ def apply_budget_events(batch: PartitionBatch) -> None:
         batch.put(daily_stats, key, stats)
     for topic, tally in tallies.items():
         if tally.consumed:
-            key = tally_key(topic, batch.partition)
-            batch.put(accounting, key, tally.added_to(batch.get(accounting, key)))
+            tally.save(batch, accounting, topic)
 
 
 def daily_key(advertiser_id: str, day: str) -> str:

@@ -17,7 +17,6 @@ from app import topics
 from domain.errors import InvalidRecord
 from domain.orders import CategoryDelta, add_deltas, category_deltas, hour_start, parse_order
 from streaming import Tally, output_headers
-from streaming.accounting import tally_key
 from streaming.deadletter import dlq_headers
 from streaming.partition_batch import PartitionBatch, batch_agent
 from tables import accounting, category_hourly, category_totals, seen_orders
@@ -47,8 +46,7 @@ def validate_orders(batch: PartitionBatch) -> None:
         for delta in category_deltas(order):
             batch.send_keyed(repartition, delta.category.encode(), delta.model_dump_json().encode(), [])
         tally.processed += 1
-    key = tally_key(ORDERS, batch.partition)
-    batch.put(accounting, key, tally.added_to(batch.get(accounting, key)))
+    tally.save(batch, accounting, ORDERS)
 
 
 @batch_agent(topics.orders_by_category, name="category-totals")

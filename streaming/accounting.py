@@ -18,10 +18,11 @@ class Tally:
     def consumed(self) -> int:
         return self.processed + self.duplicates + self.dead_lettered
 
-    def save(self, table: Any, topic: str, partition: int) -> None:
-        """Add this batch's tally to the partition's running totals (one write per batch)."""
-        key = tally_key(topic, partition)
-        table[key] = self.added_to(table.get(key))
+    def save(self, batch: Any, table: Any, topic: str) -> None:
+        """Add this tally to ``topic``'s running totals for the batch's partition
+        (``batch`` is a streaming.partition_batch.PartitionBatch: one write per batch)."""
+        key = tally_key(topic, batch.partition)
+        batch.put(table, key, self.added_to(batch.get(table, key)))
 
     def added_to(self, current: dict[str, int] | None) -> dict[str, int]:
         """Running totals ``current`` (None: none yet) plus this tally."""

@@ -19,11 +19,25 @@ def test_tally_consumed_is_the_sum() -> None:
     assert Tally().consumed == 0
 
 
+class DictBatch:
+    """A partition's batch over a plain dict, counting writes (streaming.partition_batch's get/put)."""
+
+    def __init__(self, partition: int, table: dict) -> None:
+        self.partition, self.table, self.writes = partition, table, 0
+
+    def get(self, table: Any, key: str) -> Any:
+        return table.get(key)
+
+    def put(self, table: Any, key: str, value: Any) -> None:
+        self.writes += 1
+        table[key] = value
+
+
 def test_tally_save_adds_to_running_totals_per_topic_partition() -> None:
     table: dict[str, dict[str, int]] = {}
-    Tally(processed=5, duplicates=2, dead_lettered=1).save(table, "orders", 3)
-    Tally(processed=1, duplicates=0, dead_lettered=4).save(table, "orders", 3)
-    Tally(processed=7).save(table, "orders", 4)
+    Tally(processed=5, duplicates=2, dead_lettered=1).save(DictBatch(3, table), table, "orders")
+    Tally(processed=1, duplicates=0, dead_lettered=4).save(DictBatch(3, table), table, "orders")
+    Tally(processed=7).save(DictBatch(4, table), table, "orders")
     assert table == {
         "orders/3": {"consumed": 13, "processed": 6, "duplicates": 2, "dead_lettered": 5},
         "orders/4": {"consumed": 7, "processed": 7, "duplicates": 0, "dead_lettered": 0},
@@ -34,16 +48,10 @@ def test_tally_save_adds_to_running_totals_per_topic_partition() -> None:
 
 
 def test_tally_save_writes_the_table_once_per_batch() -> None:
-    class CountingTable(dict):
-        writes = 0
-
-        def __setitem__(self, key: str, value: Any) -> None:
-            self.writes += 1
-            super().__setitem__(key, value)
-
-    table = CountingTable()
-    Tally(processed=3, duplicates=1).save(table, "ad-clicks", 0)
-    assert table.writes == 1
+    table: dict[str, dict[str, int]] = {}
+    batch = DictBatch(0, table)
+    Tally(processed=3, duplicates=1).save(batch, table, "ad-clicks")
+    assert batch.writes == 1
     assert table["ad-clicks/0"]["consumed"] == 4
 
 
