@@ -11,9 +11,9 @@ commits loses it or applies it twice.
 
 Here the producer is picked by the *source* partition of the current event, so
 an output commits in the same transaction as the offset that caused it. Sends
-made outside stream processing (none in this app, changelog writes are flushed
-later by Faust's producer buffer and always target the source partition
-number) keep the stock choice.
+made outside stream processing (none in this app; changelog writes flushed
+later by Faust's producer buffer target the source partition number) keep the
+stock choice by *destination* partition, under the stable ids below.
 """
 
 from __future__ import annotations
