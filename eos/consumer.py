@@ -23,6 +23,10 @@ class Fetched(dict):
         self.epochs: dict[TP, int] = {}
 
 
+class StaleCommittedOffset(RuntimeError):
+    """The group reports less for a partition than this process committed."""
+
+
 class ContiguousFetchThread(AIOKafkaConsumerThread):
     """Defect 7 (records lost or handed out twice around a rebalance): after an
     assignment Faust resumes the stream partitions *before* it seeks them to
@@ -104,6 +108,12 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         consumer = self._ensure_consumer()
         tps = [tp for tp in consumer.assignment() if not self._is_changelog(tp) and tp not in self._next]
         committed = {tp: await consumer.committed(tp) for tp in tps}
+        ours = gate_of(self.consumer.app).committed
+        behind = {tp: (offset, ours[tp]) for tp, offset in committed.items() if tp in ours and (offset or 0) < ours[tp]}
+        if behind:
+            # eos.transactions restarts every producer at a rebalance so that
+            # this cannot happen; if it does, stop rather than process twice.
+            raise StaleCommittedOffset(f"group offsets behind this process's own commits (group, ours): {behind}")
         never = [tp for tp, offset in committed.items() if offset is None]
         start = dict(committed)
         if never:

@@ -37,6 +37,9 @@ class CommitGate:
         # Next offset to read, per source partition, after what batches processed.
         self.processed: dict[Any, int] = {}
         self.failure: BaseException | None = None
+        # Offsets this process committed, per source partition: the group may
+        # never report less for a partition we keep (eos.consumer checks).
+        self.committed: dict[Any, int] = {}
 
     def fail(self, exc: BaseException) -> None:
         if self.failure is None:
@@ -58,10 +61,18 @@ class CommitGate:
         self._changelog.append(fut)
 
     async def drain(self) -> None:
-        """Wait until every changelog record sent so far reached the broker."""
+        """Wait until every record batch sent so far reached the broker.
+
+        A batch that did not (aiokafka gives up on it after its timeout, yet
+        would still commit the transaction without it) closes the gate.
+        """
         while self._changelog:
             futs, self._changelog = self._changelog, []
-            await asyncio.gather(*futs)
+            try:
+                await asyncio.gather(*futs)
+            except BaseException as exc:
+                self.fail(exc)
+                raise
 
 
 def gate_of(app: Any) -> CommitGate:

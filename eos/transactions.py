@@ -142,6 +142,9 @@ class CommittingTransactionManager(SourceTransactionManager):
             self._discard_all()
             await self.app.crash(failure)
             return False
+        mine = gate_of(self.app).committed
+        for tid_offsets in known.values():
+            mine.update(tid_offsets)
         committed = {tp.partition for tid_offsets in known.values() for tp in tid_offsets}
         for store in self._stores():
             store.commit(committed)

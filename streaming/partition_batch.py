@@ -28,7 +28,7 @@ from typing import Any
 
 from faust.types import TopicT
 
-from eos.gate import atomic_batch
+from eos.gate import atomic_batch, gate_of
 from streaming.batches import partition_batches
 
 Headers = list[tuple[str, bytes]]
@@ -121,7 +121,9 @@ class AgentBatch(PartitionBatch):
             for key, value in writes.items():
                 table[key] = value
         for topic, key, value, headers, partition in self._sends:
-            await topic.send(key=key, value=value, partition=partition, headers=headers)
+            fut = await topic.send(key=key, value=value, partition=partition, headers=headers)
+            if topic.app.in_transaction:
+                gate_of(topic.app).track(fut)  # the commit waits for its delivery
 
 
 def as_record(message: Any) -> Record:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from faust.types import TP
 
-from eos.consumer import ContiguousFetchThread
+from eos.consumer import ContiguousFetchThread, StaleCommittedOffset
+from eos.gate import gate_of
 
 ORDERS = [TP("orders", p) for p in range(2)]
 CHANGELOG = TP("app-seen-changelog", 0)
@@ -123,3 +125,15 @@ async def test_a_reset_makes_records_handed_out_before_it_stale() -> None:
     after = t._contiguous({ORDERS[0]: recs(4, 5)})
     assert before.epochs[ORDERS[0]] != t.epochs[ORDERS[0]] == after.epochs[ORDERS[0]]
     assert offsets(after) == {ORDERS[0]: [4, 5]}
+
+
+async def test_the_group_reporting_less_than_this_process_committed_stops_the_worker() -> None:
+    # The group reports a transaction's offsets once its markers are written;
+    # seeking to the offsets before them would process its records twice.
+    t = thread({})
+    gate_of(t.consumer.app).committed[ORDERS[0]] = 9  # committed here before the rebalance
+    aio = SeekingAioConsumer({ORDERS[0]: 4, ORDERS[1]: 7})
+    t._ensure_consumer = lambda: aio  # type: ignore[method-assign]
+    with pytest.raises(StaleCommittedOffset, match="orders"):
+        await t._seek_all_to_committed()
+    assert aio.seeks == {}
