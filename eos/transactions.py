@@ -67,6 +67,33 @@ class SourceTransactionManager(TransactionManager):
             if counts(tp.topic) and not standby(tp)
         }
 
+    async def on_rebalance(self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP]) -> None:
+        """Defect 12 (a kept partition reads its own commit as not yet made):
+        committing returns once the transaction coordinator has decided the
+        commit, before its markers reach the partitions and the group's offsets.
+        Until they do, the group still reports the offsets before it (aiokafka
+        has no KIP-447 ``require_stable``) and the changelog's last stable
+        offset stops before its records. Stock Faust keeps the producer of a
+        partition that stays across a rebalance, seeks that partition to the
+        offsets the group reports and recovers its table from the changelog:
+        with a broker down the markers can take seconds, and the records of
+        the last transaction were processed again on top of their own effects
+        (seen as orders counted twice after a broker was killed).
+
+        A producer's InitProducerId returns only once the previous transaction
+        of its id is complete, markers written. So every assigned id gets a
+        fresh producer at every rebalance, kept ones too, before the tables
+        recover and the partitions are sought (Faust runs this first). Ids are
+        stopped and started side by side: one round trip, not one per partition.
+        """
+        producer = self.producer
+        held = sorted(getattr(producer, "_transaction_producers", {}))
+        await asyncio.gather(*(producer.stop_transaction(tid) for tid in held))
+        wanted = sorted(self._tps_to_transactional_ids(assigned))
+        if wanted:
+            self.log.info("Starting %d transactional producers (fresh ids for %d partitions)", len(wanted), len(assigned))
+        await asyncio.gather(*(producer.maybe_begin_transaction(tid) for tid in wanted))
+
     def _changelogs(self) -> frozenset[str]:
         if self._changelog_names is None:
             self._changelog_names = frozenset(

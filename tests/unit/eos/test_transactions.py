@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 
 import pytest
@@ -68,3 +69,35 @@ async def test_a_failed_commit_closes_the_gate_so_nothing_commits_on_top_of_stal
     assert [str(e) for e in crashes] == ["coordinator gone"]
     with pytest.raises(BatchFailed):
         gate_of(manager.app).check()
+
+
+class RecordingProducer:
+    def __init__(self, held: set[str]) -> None:
+        self._transaction_producers = dict.fromkeys(held)
+        self.calls: list[tuple[str, str]] = []
+
+    async def stop_transaction(self, tid: str) -> None:
+        self.calls.append(("stop", tid))
+        self._transaction_producers.pop(tid, None)
+
+    async def maybe_begin_transaction(self, tid: str) -> None:
+        self.calls.append(("begin", tid))
+        self._transaction_producers[tid] = None
+
+
+async def test_a_rebalance_starts_a_fresh_producer_even_for_partitions_kept() -> None:
+    # Committing returns once the commit is decided, before its markers are
+    # written: the group's committed offsets and the changelog's last stable
+    # offset can still show the transaction before. Only a fresh InitProducerId
+    # for the id waits for the markers, so a kept partition gets one as well.
+    manager = SourceTransactionManager.__new__(SourceTransactionManager)
+    manager.app = app_with({"orders": 1})
+    manager.log = logging.getLogger("test")
+    manager.producer = RecordingProducer({"app-6x-3", "app-6x-4"})
+    kept, new = {TP("orders", 3)}, {TP("orders", 0)}
+    await manager.on_rebalance(assigned=kept | new, revoked={TP("orders", 4)}, newly_assigned=new)
+    calls = manager.producer.calls
+    assert sorted(c for c in calls if c[0] == "stop") == [("stop", "app-6x-3"), ("stop", "app-6x-4")]
+    assert sorted(c for c in calls if c[0] == "begin") == [("begin", "app-6x-0"), ("begin", "app-6x-3")]
+    assert calls.index(("stop", "app-6x-3")) < calls.index(("begin", "app-6x-3"))
+    assert set(manager.producer._transaction_producers) == {"app-6x-0", "app-6x-3"}
