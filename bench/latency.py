@@ -3,9 +3,9 @@
 * End-to-end: a probe click is produced for a probe advertiser, then its budget is polled
   over HTTP (``GET /advertisers/{id}/budget``, every ``POLL`` s) until ``charged`` counts
   it: produce -> visible over HTTP, ``POLL`` resolution. At most ``INFLIGHT`` probes at once.
-* HTTP queries: an open-loop aiohttp client sends ``GET /advertisers/{id}/budget`` for
-  random advertisers at a fixed rate while the load goes on; latency is measured from each
-  request's scheduled time (so a stalled server is not hidden by a client that waits).
+* HTTP queries: an open-loop aiohttp client in a process of its own (bench.query_load)
+  sends ``GET /advertisers/{id}/budget`` for random advertisers at a fixed rate while the
+  load goes on; latency is measured from each request's scheduled time.
 
 Load and probe advertisers get a huge top-up first, so every click is charged.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -113,33 +114,28 @@ async def _probes(prod, http, worker: Worker, topic: str, out: Latency, until: f
     await asyncio.gather(*busy.values())
 
 
-async def _queries(
-    http: aiohttp.ClientSession, worker: Worker, rate: float, out: Latency, until: float
-) -> None:
-    rng = random.Random(3)
-
-    async def one(scheduled: float) -> None:
-        adv = f"l-{rng.randrange(LOAD_ADVERTISERS)}"
-        try:
-            async with http.get(f"{worker.url}/advertisers/{adv}/budget") as resp:
-                await resp.read()
-                error = None if resp.status == 200 else f"HTTP {resp.status}"
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            error = type(exc).__name__
-        if error is None:
-            out.query.append(time.monotonic() - scheduled)
-        else:
-            out.query_errors[error] = out.query_errors.get(error, 0) + 1
-
-    start, tasks = time.monotonic(), []
-    for i in itertools.count():
-        scheduled = start + i / rate
-        if scheduled >= until:
-            break
-        await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
-        tasks.append(asyncio.create_task(one(scheduled)))
-    await asyncio.gather(*tasks)
-    out.query_rate = len(tasks) / (until - start)
+async def _queries(worker: Worker, rate: float, out: Latency, until: float) -> None:
+    """Query load from a process of its own (bench.query_load), so this process's
+    own work (the click load, the probes) is not charged to the worker."""
+    seconds = max(1.0, until - time.monotonic() - 0.5)  # ends before the load does (start-up)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.query_load",
+        worker.url,
+        str(rate),
+        str(seconds),
+        str(LOAD_ADVERTISERS),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench.query_load exited with {proc.returncode}")
+    result = orjson.loads(stdout)
+    out.query.extend(result["latencies"])
+    for kind, count in result["errors"].items():
+        out.query_errors[kind] = out.query_errors.get(kind, 0) + count
+    out.query_rate = result["rate"]
 
 
 async def measure(
@@ -164,7 +160,7 @@ async def measure(
         await _probes(prod, http, worker, clicks, out, started + warmup + seconds)
         expected = base + int(rate * (time.monotonic() - started)) + len(out.e2e) + out.e2e_lost
         out.backlog["e2e"] = max(0, expected - await _consumed(worker, http))
-        await _queries(http, worker, query_rate, out, started + total)
+        await _queries(worker, query_rate, out, started + total)
         sent = await loading
         expected = base + sent + len(out.e2e) + out.e2e_lost
         out.backlog["query"] = max(0, expected - await _consumed(worker, http))

@@ -1,0 +1,60 @@
+"""``python -m bench.query_load URL RATE SECONDS ADVERTISERS``: open-loop HTTP query load.
+
+It runs in a process of its own. The bench process also produces the click load
+and polls the end-to-end probes; a query timed there would wait for that work too,
+charging the bench's own event loop to the worker. Each request is timed from its
+scheduled time (a stalled server is not hidden by a client that waits). Prints one
+JSON object: ``{"latencies": [seconds...], "errors": {kind: count}, "rate": req/s}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import sys
+import time
+
+import aiohttp
+import orjson
+
+
+async def run(url: str, rate: float, seconds: float, advertisers: int) -> dict:
+    """Query the budgets of advertisers l-0 ... l-{advertisers - 1} (bench.latency's load)."""
+    rng = random.Random(3)
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+
+    async def one(http: aiohttp.ClientSession, scheduled: float) -> None:
+        adv = f"l-{rng.randrange(advertisers)}"
+        try:
+            async with http.get(f"{url}/advertisers/{adv}/budget") as resp:
+                await resp.read()
+                error = None if resp.status == 200 else f"HTTP {resp.status}"
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            error = type(exc).__name__
+        if error is None:
+            latencies.append(time.monotonic() - scheduled)
+        else:
+            errors[error] = errors.get(error, 0) + 1
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        start, tasks = time.monotonic(), []
+        until = start + seconds
+        for i in itertools.count():
+            scheduled = start + i / rate
+            if scheduled >= until:
+                break
+            await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
+            tasks.append(asyncio.create_task(one(http, scheduled)))
+        await asyncio.gather(*tasks)
+    return {"latencies": latencies, "errors": errors, "rate": len(tasks) / seconds}
+
+
+def main(argv: list[str]) -> None:
+    url, rate, seconds, advertisers = argv[0], float(argv[1]), float(argv[2]), int(argv[3])
+    sys.stdout.buffer.write(orjson.dumps(asyncio.run(run(url, rate, seconds, advertisers))))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
