@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import sys
 
 import faust
 from faust.auth import SASLCredentials, SSLCredentials
@@ -64,6 +65,7 @@ class StreamsApp(faust.App):
 
 
 def create_app(settings: Settings) -> StreamsApp:
+    sys.setswitchinterval(settings.gil_switch_interval)
     store = "rocksdb://" if settings.store == "rocksdb" else "memory://"
     datadir = settings.store_dir / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)
