@@ -102,18 +102,30 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
     async def seek_to_committed(self) -> Mapping[TP, int]:
         if not self._guarded():
             return await super().seek_to_committed()
-        return await self.call_thread(self._seek_all_to_committed)
+        if not gate_of(self.consumer.app).assignment_ready:
+            # Faust's fetcher seeks whenever it finds the flow stopped, also in
+            # the middle of a rebalance, before this assignment's producers have
+            # made the group's offsets current (eos.transactions). The seek
+            # that follows recovery moves these partitions.
+            return {}
+        try:
+            return await self.call_thread(self._seek_all_to_committed)
+        except StaleCommittedOffset as exc:
+            # Faust logs a failed seek as a warning and goes on; here that would
+            # process records twice: stop the worker.
+            await self.consumer.app.crash(exc)
+            raise
 
     async def _seek_all_to_committed(self) -> dict[TP, int | None]:
         consumer = self._ensure_consumer()
         tps = [tp for tp in consumer.assignment() if not self._is_changelog(tp) and tp not in self._next]
         committed = {tp: await consumer.committed(tp) for tp in tps}
         ours = gate_of(self.consumer.app).committed
-        behind = {tp: (offset, ours[tp]) for tp, offset in committed.items() if tp in ours and (offset or 0) < ours[tp]}
+        behind = {tp: (at, ours[tp]) for tp, at in committed.items() if tp in ours and (at or 0) < ours[tp]}
         if behind:
             # eos.transactions restarts every producer at a rebalance so that
             # this cannot happen; if it does, stop rather than process twice.
-            raise StaleCommittedOffset(f"group offsets behind this process's own commits (group, ours): {behind}")
+            raise StaleCommittedOffset(f"group offsets behind this process's commits (group, ours): {behind}")
         never = [tp for tp, offset in committed.items() if offset is None]
         start = dict(committed)
         if never:
@@ -200,6 +212,7 @@ class GatedConsumer(Consumer):
         return offsets
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        gate_of(self.app).assignment_ready = False  # until the next assignment's producers are fresh
         await super().on_partitions_revoked(revoked)  # waits for batches in flight
         # A partition assigned again starts over from its committed offset:
         # what this process processed past it was never committed.

@@ -40,6 +40,9 @@ class CommitGate:
         # Offsets this process committed, per source partition: the group may
         # never report less for a partition we keep (eos.consumer checks).
         self.committed: dict[Any, int] = {}
+        # The current assignment's transactional producers are fresh
+        # (eos.transactions): only then may its partitions be sought.
+        self.assignment_ready = False
 
     def fail(self, exc: BaseException) -> None:
         if self.failure is None:

@@ -83,16 +83,21 @@ class SourceTransactionManager(TransactionManager):
         A producer's InitProducerId returns only once the previous transaction
         of its id is complete, markers written. So every assigned id gets a
         fresh producer at every rebalance, kept ones too, before the tables
-        recover and the partitions are sought (Faust runs this first). Ids are
-        stopped and started side by side: one round trip, not one per partition.
+        recover and the partitions are sought (Faust runs this first; seeks
+        asked for before it is done, by Faust's fetcher while the flow is
+        stopped, wait for the recovery's seek: eos.consumer). Ids are stopped
+        and started side by side: one round trip, not one per partition.
         """
+        gate = gate_of(self.app)
+        gate.assignment_ready = False
         producer = self.producer
         held = sorted(getattr(producer, "_transaction_producers", {}))
         await asyncio.gather(*(producer.stop_transaction(tid) for tid in held))
         wanted = sorted(self._tps_to_transactional_ids(assigned))
         if wanted:
-            self.log.info("Starting %d transactional producers (fresh ids for %d partitions)", len(wanted), len(assigned))
+            self.log.info("Starting %d fresh transactional producers", len(wanted))
         await asyncio.gather(*(producer.maybe_begin_transaction(tid) for tid in wanted))
+        gate.assignment_ready = True
 
     def _changelogs(self) -> frozenset[str]:
         if self._changelog_names is None:

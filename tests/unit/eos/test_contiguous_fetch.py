@@ -131,9 +131,44 @@ async def test_the_group_reporting_less_than_this_process_committed_stops_the_wo
     # The group reports a transaction's offsets once its markers are written;
     # seeking to the offsets before them would process its records twice.
     t = thread({})
-    gate_of(t.consumer.app).committed[ORDERS[0]] = 9  # committed here before the rebalance
+    gate = gate_of(t.consumer.app)
+    gate.committed[ORDERS[0]] = 9  # committed here before the rebalance
+    gate.assignment_ready = True
     aio = SeekingAioConsumer({ORDERS[0]: 4, ORDERS[1]: 7})
     t._ensure_consumer = lambda: aio  # type: ignore[method-assign]
+    crashes: list[BaseException] = []
+
+    async def crash(exc: BaseException) -> None:
+        crashes.append(exc)
+
+    async def call_thread(fn):  # type: ignore[no-untyped-def]
+        return await fn()
+
+    t.consumer.app.crash = crash
+    t.call_thread = call_thread  # type: ignore[method-assign]
     with pytest.raises(StaleCommittedOffset, match="orders"):
-        await t._seek_all_to_committed()
+        await t.seek_to_committed()
     assert aio.seeks == {}
+    # Faust logs a failed seek as a warning and goes on: the worker must stop itself.
+    assert [type(e) for e in crashes] == [StaleCommittedOffset]
+
+
+async def test_no_seek_before_the_assignments_producers_are_fresh() -> None:
+    # Faust's fetcher seeks whenever it finds the flow stopped, also in the middle
+    # of a rebalance, before eos.transactions has started this assignment's
+    # producers: the group could still report offsets from before a commit.
+    t = thread({})
+    aio = SeekingAioConsumer({ORDERS[0]: 4})
+    t._ensure_consumer = lambda: aio  # type: ignore[method-assign]
+
+    async def call_thread(fn):  # type: ignore[no-untyped-def]
+        return await fn()
+
+    t.call_thread = call_thread  # type: ignore[method-assign]
+    gate = gate_of(t.consumer.app)
+    gate.assignment_ready = False
+    assert await t.seek_to_committed() == {}
+    assert aio.seeks == {} and t._next == {}
+    gate.assignment_ready = True  # set by eos.transactions once the producers are fresh
+    assert await t.seek_to_committed() == {ORDERS[0]: 4}
+    assert aio.seeks == {ORDERS[0]: 4}

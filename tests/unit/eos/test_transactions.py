@@ -95,7 +95,9 @@ async def test_a_rebalance_starts_a_fresh_producer_even_for_partitions_kept() ->
     manager.log = logging.getLogger("test")
     manager.producer = RecordingProducer({"app-6x-3", "app-6x-4"})
     kept, new = {TP("orders", 3)}, {TP("orders", 0)}
+    gate_of(manager.app).assignment_ready = False  # the revoke cleared it
     await manager.on_rebalance(assigned=kept | new, revoked={TP("orders", 4)}, newly_assigned=new)
+    assert gate_of(manager.app).assignment_ready  # partitions may be sought from now on
     calls = manager.producer.calls
     assert sorted(c for c in calls if c[0] == "stop") == [("stop", "app-6x-3"), ("stop", "app-6x-4")]
     assert sorted(c for c in calls if c[0] == "begin") == [("begin", "app-6x-0"), ("begin", "app-6x-3")]

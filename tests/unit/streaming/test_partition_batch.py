@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ class Topic:
         self.app = app
         self.sent: list[tuple[bytes | None, int | None]] = []
 
-    async def send(self, *, key: bytes | None, value: bytes | None, partition: int | None, headers: list) -> asyncio.Future:
+    async def send(self, *, key: Any, value: Any, partition: int | None, headers: Any) -> Any:
         self.sent.append((key, partition))
         fut = asyncio.get_running_loop().create_future()
         fut.set_exception(TimeoutError("batch expired while the leader was down"))
