@@ -133,8 +133,8 @@ def _throughput_settings(cfg: BenchConfig) -> dict[str, str]:
 
 
 def _batch_path(cfg: BenchConfig) -> dict[str, str]:
-    # The bench measures the opt-in batch path unless told otherwise
-    # (--worker-settings BATCH_PATH=false measures the default path).
+    # The bench names the path it measures: the batch path (the default) unless
+    # told otherwise (--worker-settings BATCH_PATH=false: Faust's per-record path).
     return {"BATCH_PATH": "true", **cfg.worker_env()}
 
 
