@@ -3,10 +3,10 @@
 Faust hands every record through the consumer thread, the conductor, a
 queue, a stream and an Event, and acks it: on the order of 100 microseconds
 per record here, which alone caps a worker near 10,000 records/s. Under
-exactly_once with BATCH_PATH=true (the default), GatedConsumer gives the records of topics that have a batch
-handler (streaming.partition_batch) to ``run`` instead, as fetched:
-already per partition, in offset order, and deduplicated by
-ContiguousFetchThread.
+exactly_once with BATCH_PATH=true (the default), GatedConsumer gives the
+records of topics that have a batch handler (streaming.partition_batch) to
+``run`` instead, as fetched: already per partition, in offset order, and
+deduplicated by ContiguousFetchThread.
 
 Per partition number (co-partitioned topics merged in timestamp order, like
 streaming.timestamp_order) the handler runs over a ``TransactionBatch``:
