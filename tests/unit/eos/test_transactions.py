@@ -103,3 +103,12 @@ async def test_a_rebalance_starts_a_fresh_producer_even_for_partitions_kept() ->
     assert sorted(c for c in calls if c[0] == "begin") == [("begin", "app-6x-0"), ("begin", "app-6x-3")]
     assert calls.index(("stop", "app-6x-3")) < calls.index(("begin", "app-6x-3"))
     assert set(manager.producer._transaction_producers) == {"app-6x-0", "app-6x-3"}
+
+
+async def test_a_commit_records_the_offsets_it_committed_for_the_seek_tripwire() -> None:
+    manager = CommittingTransactionManager.__new__(CommittingTransactionManager)
+    manager.app = app_with({"orders": 1})
+    manager.app.tables = {}
+    manager.producer = FailingProducer("none")  # commits everything
+    assert await manager.commit({TP("orders", 3): 10, TP("orders", 4): 20}) is True
+    assert gate_of(manager.app).committed == {TP("orders", 3): 10, TP("orders", 4): 20}
