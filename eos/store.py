@@ -91,8 +91,7 @@ class TransactionalStore(Store):
                 if value is _DELETED:
                     batch.delete(key)
                 else:
-                    batch.put(key, value)
-                    self._key_index[key] = partition
+                    batch.put(key, value)  # Faust's key index is a read cache: reads fill it
             if offset is not None:
                 batch.put(self.offset_key, str(offset).encode())
             db.write(batch)
