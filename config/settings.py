@@ -60,8 +60,9 @@ class Settings(BaseSettings):
     producer_max_batch_bytes: int = Field(512 * 1024, ge=16 * 1024, le=1024 * 1024)
     # How long a Python thread may hold the GIL while another waits (Python's
     # default is 5 ms). HTTP queries run on the event loop while the batch handler
-    # and the consumer's fetch thread compute: a shorter slice answers them sooner.
-    gil_switch_interval: float = Field(0.005, ge=0.0001, le=0.1)
+    # and the consumer's fetch thread compute: a shorter slice answers them sooner
+    # (HTTP p99 1-3 ms lower in the bench, clicks/s unchanged).
+    gil_switch_interval: float = Field(0.0005, ge=0.0001, le=0.1)
     # How soon the group notices a dead worker (Faust's default is 60 s).
     session_timeout: float = Field(10.0, ge=3, le=300)
 
