@@ -141,8 +141,7 @@ def _batch_path(cfg: BenchConfig) -> dict[str, str]:
 async def _faust_clicks(cfg: BenchConfig, bootstrap: str, root: Path, gate: Gate, oracle: dict) -> dict:
     inputs = {"TOPIC_AD_BUDGET": FUND, "TOPIC_AD_CLICKS": CLICKS}
     worker = Worker(root, f"faust-clicks-{root.name}", bootstrap, inputs, _throughput_settings(cfg))
-    extra = ", ".join(f"{k}={v}" for k, v in _batch_path(cfg).items())
-    extra = f", {extra}"
+    extra = "".join(f", {k}={v}" for k, v in _batch_path(cfg).items())
     say(f"faust: fresh worker (exactly_once, RocksDB{extra}, APP_ID={worker.name}) draining the clicks ...")
     worker.start()
     try:
