@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from domain.errors import InvalidRecord
@@ -37,13 +39,27 @@ class BudgetEvent(BaseModel):
         return self
 
 
-class Click(BaseModel):
+class ClickSchema(BaseModel):
+    """A click as it arrives; validated strictly by pydantic on the slow path."""
+
     model_config = _STRICT
     click_id: Id
     advertiser_id: Id
     campaign_id: Id
     cpc: int = Field(gt=0)
     ts: AwareDatetime
+
+
+@dataclass(slots=True)
+class Click:
+    """A valid click, as the domain functions read it."""
+
+    click_id: str
+    advertiser_id: str
+    campaign_id: str
+    cpc: int
+    ts: datetime
+    ts_text: str  # ts.isoformat(), what the ledger writes
 
 
 def _keyed(model: BudgetEvent | Click, key: bytes | None) -> None:
@@ -60,9 +76,56 @@ def parse_budget_event(key: bytes | None, value: bytes | None) -> BudgetEvent:
 
 
 def parse_click(key: bytes | None, value: bytes | None) -> Click:
-    click = parse_json_model(Click, value)
+    click = _plain_click(value) if value is not None else None
+    if click is None:
+        checked = parse_json_model(ClickSchema, value)  # raises InvalidRecord with the reason
+        click = Click(**dict(checked), ts_text=checked.ts.isoformat())
     _keyed(click, key)
     return click
+
+
+# A timestamp both pydantic and datetime.fromisoformat read the same way; any
+# other spelling takes pydantic's path.
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?"
+    r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
+)
+
+
+def _plain_click(value: bytes) -> Click | None:
+    """The click in ``value`` if it is plainly valid, else None (pydantic then decides).
+
+    Pydantic's validation costs about a third of the handler's time per click; a
+    well-formed click needs only these checks, which accept nothing ClickSchema rejects.
+    """
+    try:
+        body = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    if type(body) is not dict or len(body) != 5:
+        return None
+    click_id, advertiser_id = body.get("click_id"), body.get("advertiser_id")
+    campaign_id, cpc, ts = body.get("campaign_id"), body.get("cpc"), body.get("ts")
+    if not (
+        type(click_id) is str
+        and type(advertiser_id) is str
+        and type(campaign_id) is str
+        and type(cpc) is int
+        and type(ts) is str
+        and 0 < len(click_id) <= 200
+        and 0 < len(advertiser_id) <= 200
+        and 0 < len(campaign_id) <= 200
+        and cpc > 0
+        and _RFC3339.fullmatch(ts)
+    ):
+        return None
+    try:
+        instant = datetime.fromisoformat(ts)
+    except ValueError:
+        return None
+    # isoformat() spells a whole-second instant with a numeric offset as it came.
+    text = ts if len(ts) == 25 and ts[19] in "+-" and ts[19:] != "-00:00" else instant.isoformat()
+    return Click(click_id, advertiser_id, campaign_id, cpc, instant, text)
 
 
 @dataclass
@@ -139,7 +202,7 @@ def apply_funding(budget: Budget, event: BudgetEvent) -> Outcome:
 
 def apply_click(budget: Budget, click: Click) -> Outcome:
     """Charge the click if the balance covers it (balance == cpc does); else reject it."""
-    ts = click.ts.isoformat()
+    ts = click.ts_text
     budget.updated_at = ts
     if budget.balance >= click.cpc:
         budget.balance -= click.cpc

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
 import pytest
 
-from app.factory import create_app
+from app.factory import create_app, settle_heap
 from config.settings import Settings
 
 
@@ -18,3 +19,22 @@ def test_the_gil_switch_interval_is_applied(tmp_path: Path) -> None:
         assert sys.getswitchinterval() == pytest.approx(0.002)
     finally:
         sys.setswitchinterval(before)
+
+
+def test_the_gc_threshold_is_applied(tmp_path: Path) -> None:
+    before = gc.get_threshold()
+    try:
+        create_app(Settings(gc_gen0_threshold=12345, store_dir=tmp_path))
+        assert gc.get_threshold() == (12345, *before[1:])
+    finally:
+        gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_settle_heap_freezes_the_heap_only_when_asked(freeze: bool) -> None:
+    gc.unfreeze()
+    try:
+        settle_heap(Settings(gc_freeze=freeze))
+        assert (gc.get_freeze_count() > 10_000) is freeze
+    finally:
+        gc.unfreeze()

@@ -14,6 +14,7 @@ from domain.budgets import (
     Budget,
     BudgetEvent,
     Click,
+    ClickSchema,
     LedgerEntry,
     StatusChange,
     add_daily,
@@ -294,3 +295,67 @@ def test_ledger_entry_serialises_with_orjson() -> None:
 
 def test_click_ts_is_aware_utc() -> None:
     assert click(100).ts == datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+
+
+# --- the plain-click fast path agrees with pydantic --------------------------------------------
+
+_TS_SPELLINGS = [
+    TS, "2026-11-24T03:00:00Z", "2026-11-24T12:00:00+09:00", "2026-11-24T03:00:00-00:00",
+    "2026-11-24T03:00:00.5+00:00", "2026-11-24T03:00:00.000000+00:00", "2026-11-24T03:00:00.123456Z",
+    "2026-11-24T03:00:00.1234567Z", "2026-11-24t03:00:00Z", "2026-11-24 03:00:00Z",
+    "2026-11-24T03:00:00", "2026-11-24T03:00Z", "2026-328T03:00:00Z", "2026-02-30T03:00:00Z",
+    "2026-11-24T24:00:00Z", "2026-11-24T23:59:60Z", "2026-11-24T03:00:00+24:00",
+    "2026-11-24T03:00:00+05:60", "2026-11-24T03:00:00+23:59", "0000-01-01T00:00:00Z",
+    "2026-11-24T03:00:00+0900", "yesterday", "", "\u0662026-11-24T03:00:00Z",
+]
+_BODY_VARIANTS = [
+    {"cpc": 0}, {"cpc": -1}, {"cpc": 1}, {"cpc": 1.0}, {"cpc": True}, {"cpc": "300"}, {"cpc": None},
+    {"click_id": ""}, {"click_id": "k" * 200}, {"click_id": "k" * 201}, {"click_id": 7},
+    {"advertiser_id": "a" * 201}, {"campaign_id": ""}, {"campaign_id": ["c"]}, {"extra": 1},
+    {"click_id": "\u00e9\U0001f600"},
+]
+_RAW_VARIANTS = [
+    b"[]", b"300", b'"click"', b"{}", b"null", b"\xff\xfe", b"{not json",
+    b'{"click_id":"k-1","advertiser_id":"a-1","campaign_id":"c-1","cpc":300,"ts":"' + TS.encode() + b'","ts":"x"}',
+    b'{"click_id":"k-1","advertiser_id":"a-1","campaign_id":"c-1","cpc":99999999999999999999999,"ts":"' + TS.encode() + b'"}',
+    b'{"click_id":"k-1","advertiser_id":"a-1","campaign_id":"c-1","cpc":300}',
+]
+
+
+def _by_pydantic(raw: bytes) -> tuple:
+    """What the strict schema alone makes of ``raw``: the fields, or the reason it is invalid."""
+    try:
+        parsed = ClickSchema.model_validate_json(raw)
+    except ValueError:
+        return ("invalid",)
+    return ("valid", parsed.click_id, parsed.advertiser_id, parsed.campaign_id, parsed.cpc,
+            parsed.ts, parsed.ts.isoformat())  # fmt: skip
+
+
+def _by_parse_click(raw: bytes) -> tuple:
+    try:
+        c = parse_click(b"a-1", raw)
+    except InvalidRecord as error:
+        return ("invalid",) if error.reason in ("schema", "not_json", "key_mismatch") else ("?",)
+    assert c.ts_text == c.ts.isoformat()
+    return ("valid", c.click_id, c.advertiser_id, c.campaign_id, c.cpc, c.ts, c.ts_text)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [_click_bytes(ts=ts) for ts in _TS_SPELLINGS]
+    + [_click_bytes(**v) for v in _BODY_VARIANTS]
+    + _RAW_VARIANTS,
+)
+def test_parse_click_accepts_and_rejects_exactly_what_the_schema_does(raw: bytes) -> None:
+    expected = _by_pydantic(raw)
+    if expected[0] == "valid" and expected[2] != "a-1":
+        expected = ("invalid",)  # keyed by another advertiser than the record key b"a-1"
+    assert _by_parse_click(raw) == expected
+
+
+def test_parse_click_gives_the_instant_and_its_isoformat() -> None:
+    parsed = click(100, ts="2026-11-24T12:00:00.25+09:00")
+    assert parsed.ts == datetime(2026, 11, 24, 3, 0, 0, 250000, tzinfo=UTC)
+    assert parsed.ts_text == "2026-11-24T12:00:00.250000+09:00"
+    assert click(100, ts="2026-11-24T03:00:00Z").ts_text == TS
