@@ -69,8 +69,9 @@ def apply_budget_events(batch: PartitionBatch) -> None:
             _count_daily(batch, daily, parsed, charged=outcome.entry is not None)
         else:
             outcome = apply_funding(budget, parsed)
-        # Keyed by advertiser; the batch sends on the source partition number.
-        key = advertiser_id.encode()
+        # Keyed by advertiser (the record key is its UTF-8, the parse checked);
+        # the batch sends on the source partition number.
+        key = record.key
         if outcome.entry is not None:
             batch.send(ledger, key, orjson.dumps(outcome.entry), headers)
         if outcome.change is not None:

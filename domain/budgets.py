@@ -63,7 +63,9 @@ class Click:
 
 
 def _keyed(model: BudgetEvent | Click, key: bytes | None) -> None:
-    if key is None or key.decode("utf-8", "replace") != model.advertiser_id:
+    # Bytes, not decoded text: the key's bytes pick the partition, and the
+    # advertiser's state is stored under advertiser_id's UTF-8 bytes.
+    if key is None or key != model.advertiser_id.encode():
         raise InvalidRecord(
             "key_mismatch", f"record key {key!r} is not advertiser_id {model.advertiser_id!r}"
         )
@@ -240,7 +242,9 @@ def kst_day_name(ts: datetime) -> str:
 
 def add_daily(stats: dict, click: Click, charged: bool) -> None:
     """Fold one click into an advertiser-day's {campaign: {charged, spend, rejected}}."""
-    row = stats.setdefault(click.campaign_id, {"charged": 0, "spend": 0, "rejected": 0})
+    row = stats.get(click.campaign_id)
+    if row is None:  # not setdefault: that builds the empty row for every click
+        row = stats[click.campaign_id] = {"charged": 0, "spend": 0, "rejected": 0}
     if charged:
         row["charged"] += 1
         row["spend"] += click.cpc

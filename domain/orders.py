@@ -36,7 +36,7 @@ class Order(BaseModel):
 def parse_order(key: bytes | None, value: bytes | None) -> Order:
     """Validate one `orders` record; the key must be the order's user (its partitioning)."""
     order = parse_json_model(Order, value)
-    if key is None or key.decode("utf-8", "replace") != order.user_id:
+    if key is None or key != order.user_id.encode():  # bytes: they pick the partition
         raise InvalidRecord("key_mismatch", f"record key {key!r} is not user_id {order.user_id!r}")
     return order
 

@@ -214,6 +214,16 @@ def test_click_and_budget_key_must_be_advertiser() -> None:
             assert caught.value.reason == "key_mismatch"
 
 
+def test_a_key_that_only_decodes_to_the_advertiser_is_not_its_key() -> None:
+    # b"\xff" decodes (with replacement) to U+FFFD, yet hashes to its own partition.
+    for parse, raw in ((parse_click, _click_bytes(advertiser_id="\ufffd")),
+                       (parse_budget_event, _funding_bytes(advertiser_id="\ufffd"))):  # fmt: skip
+        with pytest.raises(InvalidRecord) as caught:
+            parse(b"\xff", raw)
+        assert caught.value.reason == "key_mismatch"
+        assert parse("\ufffd".encode(), raw).advertiser_id == "\ufffd"
+
+
 def test_click_not_json() -> None:
     for raw in (b"\xff\xfe not json", None):
         with pytest.raises(InvalidRecord) as caught:

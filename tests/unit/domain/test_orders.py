@@ -165,6 +165,12 @@ def test_key_not_user_id_is_key_mismatch(key: bytes | None) -> None:
     assert reason_of(key, encode(order_body())) == "key_mismatch"
 
 
+def test_a_key_that_only_decodes_to_the_user_is_not_its_key() -> None:
+    body = encode(order_body(user_id="\ufffd"))
+    assert reason_of(b"\xff", body) == "key_mismatch"  # decodes to U+FFFD, hashes elsewhere
+    assert parse_order("\ufffd".encode(), body).user_id == "\ufffd"
+
+
 def test_invalid_record_is_a_streams_error() -> None:
     err = InvalidRecord("schema", "items: too many")
     assert isinstance(err, StreamsError)
