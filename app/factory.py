@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import ssl
 import sys
@@ -65,7 +64,6 @@ class StreamsApp(faust.App):
         await super().on_first_start()
         self.add_future(recovery_progress.watch(self))  # timers only start after recovery
         settle_heap(self.settings)
-        self.log.info("event loop: %s", type(asyncio.get_running_loop()).__module__)
 
 
 def settle_heap(settings: Settings) -> None:
@@ -77,19 +75,9 @@ def settle_heap(settings: Settings) -> None:
         gc.freeze()
 
 
-def use_event_loop(settings: Settings) -> None:
-    """Loops made from here on are uvloop's with EVENT_LOOP=uvloop. The app is
-    built when ``faust -A app`` imports it, before the worker makes its loop."""
-    if settings.event_loop == "uvloop":
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
-
 def create_app(settings: Settings) -> StreamsApp:
     sys.setswitchinterval(settings.gil_switch_interval)
     gc.set_threshold(settings.gc_gen0_threshold, *gc.get_threshold()[1:])
-    use_event_loop(settings)
     store = "rocksdb://" if settings.store == "rocksdb" else "memory://"
     datadir = settings.store_dir / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)

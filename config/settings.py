@@ -22,11 +22,6 @@ class Guarantee(StrEnum):
     AT_LEAST_ONCE = "at_least_once"
 
 
-class EventLoop(StrEnum):
-    ASYNCIO = "asyncio"
-    UVLOOP = "uvloop"
-
-
 class SecurityProtocol(StrEnum):
     PLAINTEXT = "PLAINTEXT"
     SSL = "SSL"
@@ -72,8 +67,6 @@ class Settings(BaseSettings):
     # is 700), and whether to freeze the objects alive after start-up.
     gc_gen0_threshold: int = Field(700, ge=100, le=10_000_000)
     gc_freeze: bool = False
-    # The worker's asyncio event loops (the main one and the consumer thread's).
-    event_loop: EventLoop = EventLoop.ASYNCIO
     # How soon the group notices a dead worker (Faust's default is 60 s).
     session_timeout: float = Field(10.0, ge=3, le=300)
 

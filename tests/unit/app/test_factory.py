@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import sys
 from pathlib import Path
@@ -39,16 +38,3 @@ def test_settle_heap_freezes_the_heap_only_when_asked(freeze: bool) -> None:
         assert (gc.get_freeze_count() > 10_000) is freeze
     finally:
         gc.unfreeze()
-
-
-@pytest.mark.parametrize(("choice", "module"), [("uvloop", "uvloop"), ("asyncio", "asyncio.unix_events")])
-def test_the_event_loop_choice_makes_the_loops(tmp_path: Path, choice: str, module: str) -> None:
-    before = asyncio.get_event_loop_policy()
-    try:
-        asyncio.set_event_loop_policy(None)
-        create_app(Settings(event_loop=choice, store_dir=tmp_path))
-        loop = asyncio.new_event_loop()
-        assert type(loop).__module__ == module
-        loop.close()
-    finally:
-        asyncio.set_event_loop_policy(before)
