@@ -97,8 +97,10 @@ _RFC3339 = re.compile(
 def _plain_click(value: bytes) -> Click | None:
     """The click in ``value`` if it is plainly valid, else None (pydantic then decides).
 
-    Pydantic's validation costs about a third of the handler's time per click; a
-    well-formed click needs only these checks, which accept nothing ClickSchema rejects.
+    These checks accept nothing ClickSchema rejects. Per click, parsing and charging
+    took 5.0 microseconds through pydantic (its model, its datetime's timezone,
+    which makes ``timestamp()`` three times slower, and an ``isoformat()`` per
+    charge), 2.95 this way (timeit: one click parsed, charged, given its KST day).
     """
     try:
         body = orjson.loads(value)
