@@ -64,6 +64,7 @@ class StreamsApp(faust.App):
         await super().on_first_start()
         self.add_future(recovery_progress.watch(self))  # timers only start after recovery
         settle_heap(self.settings)
+        self.log.info("gc: thresholds %s, %d objects frozen", gc.get_threshold(), gc.get_freeze_count())
 
 
 def settle_heap(settings: Settings) -> None:
