@@ -108,6 +108,7 @@ def create_app(settings: Settings) -> StreamsApp:
         value_serializer="raw",
         autodiscover=False,
         Table="eos.table:EosTable",
+        TableManager="streaming.recovery_progress:ProgressTableManager",
         # Co-partitioned inputs in timestamp order: a replay charges clicks as the first run did.
         ConsumerScheduler="streaming.timestamp_order:TimestampOrder",
     )

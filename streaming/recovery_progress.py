@@ -4,6 +4,10 @@ Faust's Recovery service keeps, per changelog partition it must restore, the
 highwater and the offset read so far. A task samples them while a recovery
 runs and logs one line per interval, then a summary when it ends. Counts are
 changelog offsets, so under exactly-once they include transaction markers.
+
+They count from the offsets the recovery started at (``StartAwareRecovery``
+notes them), not from the task's first sample: a fast recovery reads most of
+its changelogs in the half second before that sample.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from faust.tables import TableManager
+from faust.tables.recovery import Recovery
 
 log = logging.getLogger(__name__)
 INTERVAL = 5.0
@@ -60,6 +67,32 @@ class Progress:
         )
 
 
+class StartAwareRecovery(Recovery):
+    """Faust's Recovery, noting the changelog offsets each recovery starts from."""
+
+    start_offsets: dict[Any, int] = {}
+
+    def _set_recovery_started(self) -> None:
+        self.start_offsets = dict(self.active_offsets)  # sought to, nothing read yet
+        super()._set_recovery_started()
+
+
+class ProgressTableManager(TableManager):
+    """Faust's TableManager with a StartAwareRecovery (it builds its Recovery itself)."""
+
+    @property
+    def recovery(self) -> Recovery:
+        if self._recovery is None:
+            self._recovery = StartAwareRecovery(self.app, self, beacon=self.beacon, loop=self.loop)
+        return self._recovery
+
+
+def new_run(recovery: Any, now: float) -> Progress:
+    """A Progress counting from where ``recovery`` started reading."""
+    start = getattr(recovery, "start_offsets", {})
+    return Progress(started=now, base={tp: o for tp, o in start.items() if o is not None})
+
+
 async def watch(app: Any, every: float = INTERVAL, sample: float = 0.5) -> None:
     """Run for the worker's life: sample often (short recoveries count too), log every ``every`` s."""
     recovery = app.tables.recovery
@@ -69,7 +102,7 @@ async def watch(app: Any, every: float = INTERVAL, sample: float = 0.5) -> None:
         await asyncio.sleep(sample)
         now = time.monotonic()
         if recovery.in_recovery:
-            run = run or Progress(started=now)
+            run = run or new_run(recovery, now)
             run.update(recovery.active_offsets, recovery.active_highwaters)
             if now - max(logged, run.started) >= every:
                 log.info(run.line(now))

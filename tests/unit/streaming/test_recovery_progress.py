@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from streaming.recovery_progress import Progress
+from types import SimpleNamespace
+
+from streaming.recovery_progress import Progress, StartAwareRecovery, new_run
 
 
 def test_restored_and_remaining_are_counted_from_the_first_sample() -> None:
@@ -28,3 +30,18 @@ def test_summary_and_an_empty_recovery() -> None:
     assert run.line(now=1.0) == "restoring tables: 0/0 (100%), 0/s, time left unknown"
     run.update({"a": 5}, {"a": 5})
     assert run.summary(now=2.0) == "tables restored: 0 changelog offsets in 2.0s (0/s)"
+
+
+def test_a_run_counts_from_the_offsets_the_recovery_started_at() -> None:
+    # The recovery read 90 of 100 offsets before the watcher's first sample.
+    recovery = StartAwareRecovery.__new__(StartAwareRecovery)
+    recovery.app = SimpleNamespace()
+    recovery.active_offsets = {"a": 0, "b": None}  # Faust may not know a partition's offset yet
+    for name in ("_active_events_received_at", "_standby_events_received_at", "_processing_times"):
+        setattr(recovery, name, {})
+    recovery._set_recovery_started()
+    recovery.active_offsets = {"a": 90, "b": 5}
+    run = new_run(recovery, now=0.0)
+    run.update(recovery.active_offsets, {"a": 100, "b": 7})
+    assert (run.restored, run.remaining) == (90, 12)
+    assert recovery.in_recovery and recovery.app.in_recovery  # Faust's own bookkeeping still runs
