@@ -103,6 +103,7 @@ def create_app(settings: Settings) -> StreamsApp:
         web_bind=settings.web_bind,
         web_host=settings.web_host,
         web_port=settings.web_port,
+        web_in_thread=settings.web_in_thread,
         canonical_url=settings.canonical_url,
         key_serializer="raw",
         value_serializer="raw",

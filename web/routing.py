@@ -7,6 +7,7 @@ worker for its own active partitions (``?scope=local``) and merges.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +18,27 @@ from app import app
 from web.readiness import readiness
 
 LOCAL = "local"
+_clients: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+
+
+def http_client() -> aiohttp.ClientSession:
+    """The running loop's client session: with WEB_IN_THREAD the views run on
+    the web server's own loop, and a session works only on the loop it began on
+    (``app.http_client`` would be the first caller's)."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None or client.closed:
+        client = _clients[loop] = aiohttp.ClientSession()
+    return client
+
+
+async def _close_clients(_: Any) -> None:
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.close()
+
+
+app.web.web_app.on_cleanup.append(_close_clients)  # runs on the web server's loop
 
 
 async def at_owner(
@@ -37,7 +59,7 @@ async def at_owner(
     if request.query.get("scope") == LOCAL:
         return view.error(503, f"this worker does not own {key!r} (now {owner}); retry")
     try:
-        async with app.http_client.get(
+        async with http_client().get(
             f"{owner}{request.path}", params={**request.query, "scope": LOCAL}
         ) as resp:
             return view.bytes(await resp.read(), content_type=resp.content_type, status=resp.status)
@@ -55,7 +77,7 @@ async def _from_every_worker(path: str) -> list[Any]:
     """GET ``path?scope=local`` from every worker (this one included); JSON bodies."""
     results = []
     for url in worker_urls():
-        async with app.http_client.get(f"{url}{path}", params={"scope": LOCAL}) as resp:
+        async with http_client().get(f"{url}{path}", params={"scope": LOCAL}) as resp:
             if resp.status != 200:
                 raise ConnectionError(f"{url}{path} answered {resp.status}")
             results.append(await resp.json())
