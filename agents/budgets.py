@@ -13,6 +13,7 @@ import orjson
 from app import topics
 from domain.budgets import (
     Budget,
+    BudgetEvent,
     Click,
     add_daily,
     apply_click,
@@ -24,7 +25,7 @@ from domain.budgets import (
 from domain.errors import InvalidRecord
 from streaming import Tally, output_headers
 from streaming.deadletter import dlq_headers
-from streaming.partition_batch import PartitionBatch, batch_agent
+from streaming.partition_batch import PartitionBatch, Record, batch_agent
 from tables import accounting, budgets, daily_stats, seen_budget_events
 
 DEDUP_WINDOW = 24 * 3600
@@ -37,33 +38,28 @@ DLQ = {CLICKS: topics.ad_clicks_dlq, FUNDING: topics.ad_budget_dlq}
 def apply_budget_events(batch: PartitionBatch) -> None:
     """Apply one partition's top-ups and clicks, in order."""
     tallies = {CLICKS: Tally(), FUNDING: Tally()}
+    events = _parse(batch, tallies)
+    # The duplicate filter's entries for the whole batch in one lookup.
+    seen = batch.get_many(seen_budget_events, [event[2] for event in events])
+    applied: dict[str, int] = {}
     cache: dict[str, Budget] = {}
     daily: dict[str, dict] = {}
     headers = output_headers()
     ledger, status = topics.ad_ledger, topics.ad_budget_status
+    send = batch.send
 
-    for record in batch.records:
-        topic = record.topic
-        tally = tallies[topic]
-        is_click = topic == CLICKS
-        try:
-            parsed = (parse_click if is_click else parse_budget_event)(record.key, record.value)
-        except InvalidRecord as error:
-            batch.send(DLQ[topic], record.key, record.value, dlq_headers(record, error))
-            tally.dead_lettered += 1
-            continue
+    for record, parsed, seen_key, is_click in events:
         advertiser_id = parsed.advertiser_id
         budget = cache.get(advertiser_id)
         if budget is None:
             budget = cache[advertiser_id] = Budget.from_dict(batch.get(budgets, advertiser_id))
-        seen_key = f"click:{parsed.click_id}" if is_click else f"budget:{parsed.event_id}"
         seen_at = record.timestamp // 1000
-        first = batch.get(seen_budget_events, seen_key)
+        first = seen[seen_key]
         if first is not None and seen_at - first <= DEDUP_WINDOW:
             budget.duplicates += 1
-            tally.duplicates += 1
+            tallies[record.topic].duplicates += 1
             continue
-        batch.put(seen_budget_events, seen_key, seen_at)
+        seen[seen_key] = applied[seen_key] = seen_at
         if is_click:
             outcome = apply_click(budget, parsed)
             _count_daily(batch, daily, parsed, charged=outcome.entry is not None)
@@ -73,11 +69,12 @@ def apply_budget_events(batch: PartitionBatch) -> None:
         # the batch sends on the source partition number.
         key = record.key
         if outcome.entry is not None:
-            batch.send(ledger, key, orjson.dumps(outcome.entry), headers)
+            send(ledger, key, orjson.dumps(outcome.entry), headers)
         if outcome.change is not None:
-            batch.send(status, key, orjson.dumps(outcome.change), headers)
-        tally.processed += 1
+            send(status, key, orjson.dumps(outcome.change), headers)
+        tallies[record.topic].processed += 1
 
+    batch.put_many(seen_budget_events, applied)
     for advertiser_id, budget in cache.items():
         batch.put(budgets, advertiser_id, budget.to_dict())
     for key, stats in daily.items():
@@ -85,6 +82,27 @@ def apply_budget_events(batch: PartitionBatch) -> None:
     for topic, tally in tallies.items():
         if tally.consumed:
             tally.save(batch, accounting, topic)
+
+
+Parsed = tuple[Record, Click | BudgetEvent, str, bool]  # record, event, duplicate-filter key, is a click
+
+
+def _parse(batch: PartitionBatch, tallies: dict[str, Tally]) -> list[Parsed]:
+    """The batch's valid events in order; the rest go to their dead-letter topics."""
+    events = []
+    for record in batch.records:
+        topic = record.topic
+        try:
+            if topic == CLICKS:
+                click = parse_click(record.key, record.value)
+                events.append((record, click, f"click:{click.click_id}", True))
+            else:
+                event = parse_budget_event(record.key, record.value)
+                events.append((record, event, f"budget:{event.event_id}", False))
+        except InvalidRecord as error:
+            batch.send(DLQ[topic], record.key, record.value, dlq_headers(record, error))
+            tallies[topic].dead_lettered += 1
+    return events
 
 
 def daily_key(advertiser_id: str, day: str) -> str:

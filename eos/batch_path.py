@@ -70,6 +70,10 @@ class TransactionBatch(PartitionBatch):
         raw = _store(table).read(self.partition, key.encode())
         return None if raw is None else orjson.loads(raw)
 
+    def _read_many(self, table: Any, keys: list[str]) -> list[Any]:
+        raws = _store(table).read_many(self.partition, [key.encode() for key in keys])
+        return [None if raw is None else orjson.loads(raw) for raw in raws]
+
     def send(self, topic: Any, key: bytes | None, value: bytes | None, headers: Headers) -> None:
         self._append((topic.get_topic_name(), self.partition), key, value, headers)
 

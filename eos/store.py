@@ -26,6 +26,7 @@ from faust.streams import current_event
 from faust.types import TP
 
 _DELETED = object()
+_ABSENT = object()
 
 
 class TransactionalStore(Store):
@@ -68,6 +69,18 @@ class TransactionalStore(Store):
             value = pending[key]
             return None if value is _DELETED else value
         return self._db_for_partition(partition).get(key)
+
+    def read_many(self, partition: int, keys: list[bytes]) -> list[bytes | None]:
+        """``read`` for many keys: the ones not written in the open transaction
+        come from RocksDB in one multi-get."""
+        pending = self._pending.get(partition) or {}
+        values: list[Any] = [pending.get(key, _ABSENT) for key in keys]
+        unread = [i for i, value in enumerate(values) if value is _ABSENT]
+        if unread:
+            stored = self._db_for_partition(partition).get([keys[i] for i in unread])
+            for i, value in zip(unread, stored):
+                values[i] = value
+        return [None if value is _DELETED else value for value in values]
 
     def stage(self, partition: int, writes: dict[bytes, bytes]) -> None:
         """Batch path: buffer ``writes`` in partition ``partition``'s open transaction."""

@@ -60,6 +60,21 @@ class PartitionBatch(ABC):
             return writes[key]
         return self._read(table, key)
 
+    def get_many(self, table: Any, keys: Sequence[str]) -> dict[str, Any]:
+        """``get`` for many keys at once, {key: value or None}: one store lookup
+        for all the keys the batch has not written."""
+        writes = self._writes.get(table.name) or {}
+        found = {}
+        missing = []
+        for key in keys:
+            if key in writes:
+                found[key] = writes[key]
+            else:
+                missing.append(key)
+        if missing:
+            found.update(zip(missing, self._read_many(table, missing)))
+        return found
+
     def put(self, table: Any, key: str, value: Any) -> None:
         """Set ``key``; written (and sent to the changelog) once, when the batch ends."""
         # Keyed by name: a Faust table hashes in Python, twice per event here.
@@ -68,6 +83,15 @@ class PartitionBatch(ABC):
             writes = self._writes[table.name] = {}
             self._tables[table.name] = table
         writes[key] = value
+
+    def put_many(self, table: Any, values: dict[str, Any]) -> None:
+        """``put`` for every key of ``values``."""
+        if values:
+            writes = self._writes.get(table.name)
+            if writes is None:
+                writes = self._writes[table.name] = {}
+                self._tables[table.name] = table
+            writes.update(values)
 
     def writes(self) -> Iterator[tuple[Any, dict[str, Any]]]:
         """(table, {key: value}) for every table the batch wrote."""
@@ -89,6 +113,9 @@ class PartitionBatch(ABC):
 
     @abstractmethod
     def _read(self, table: Any, key: str) -> Any: ...
+
+    def _read_many(self, table: Any, keys: list[str]) -> list[Any]:
+        return [self._read(table, key) for key in keys]
 
     @abstractmethod
     async def flush(self) -> None:

@@ -81,3 +81,19 @@ def test_a_pending_delete_hides_the_committed_value_until_it_commits(store):  # 
     assert on_disk(store, 0, b"gone") == b"x"
     store.commit([0])
     assert on_disk(store, 0, b"gone") is None
+
+
+def test_read_many_answers_as_read_does_key_by_key(store):  # type: ignore[no-untyped-def]
+    with _as_current(FakeEvent(5)):
+        store._set(b"committed", b"old")
+        store._set(b"deleted", b"x")
+    store.commit([5])
+    with _as_current(FakeEvent(5)):
+        store._set(b"committed", b"new")  # pending over a committed value
+        store._set(b"pending", b"p")
+        store._del(b"deleted")
+    store.commit([4])  # another partition's commit changes nothing here
+    keys = [b"committed", b"pending", b"deleted", b"absent", b"pending"]
+    assert store.read_many(5, keys) == [b"new", b"p", None, None, b"p"]
+    assert store.read_many(5, keys) == [store.read(5, key) for key in keys]
+    assert store.read_many(4, keys) == [None] * 5

@@ -33,3 +33,32 @@ async def test_the_commit_waits_for_every_output_sent_and_a_lost_one_stops_it() 
     assert ledger.sent == [(b"adv-1", 2)]  # the source partition
     with pytest.raises(TimeoutError):
         await gate_of(app).drain()
+
+
+class CountingBatch(AgentBatch):
+    """Reads from a dict, counting store lookups."""
+
+    def __init__(self, stored: dict[str, Any]) -> None:
+        super().__init__(partition=0, records=[])
+        self.stored, self.lookups = stored, 0
+
+    def _read(self, table: Any, key: str) -> Any:
+        self.lookups += 1
+        return self.stored.get(key)
+
+    def _read_many(self, table: Any, keys: list[str]) -> list[Any]:
+        self.lookups += 1
+        return [self.stored.get(key) for key in keys]
+
+
+def test_get_many_sees_the_batch_writes_and_reads_the_rest_in_one_lookup() -> None:
+    table = SimpleNamespace(name="seen")
+    batch = CountingBatch({"a": 1, "b": 2})
+    batch.put(table, "b", 20)
+    batch.put(table, "c", 30)
+    assert batch.get_many(table, ["a", "b", "c", "d", "a"]) == {"a": 1, "b": 20, "c": 30, "d": None}
+    assert batch.lookups == 1
+    batch.put_many(table, {"a": 10, "d": 40})
+    assert batch.get_many(table, ["a", "d"]) == {"a": 10, "d": 40}
+    assert batch.lookups == 1  # every key written by the batch: no lookup
+    assert next(batch.writes()) == (table, {"b": 20, "c": 30, "a": 10, "d": 40})
