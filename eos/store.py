@@ -78,7 +78,7 @@ class TransactionalStore(Store):
         unread = [i for i, value in enumerate(values) if value is _ABSENT]
         if unread:
             stored = self._db_for_partition(partition).get([keys[i] for i in unread])
-            for i, value in zip(unread, stored):
+            for i, value in zip(unread, stored, strict=True):
                 values[i] = value
         return [None if value is _DELETED else value for value in values]
 

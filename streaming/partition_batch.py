@@ -72,7 +72,7 @@ class PartitionBatch(ABC):
             else:
                 missing.append(key)
         if missing:
-            found.update(zip(missing, self._read_many(table, missing)))
+            found.update(zip(missing, self._read_many(table, missing), strict=True))
         return found
 
     def put(self, table: Any, key: str, value: Any) -> None:
