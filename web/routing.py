@@ -54,7 +54,7 @@ async def at_owner(
         owner = str(app.router.key_store(table.name, key)).rstrip("/")
     except Exception:  # no assignment yet (starting, rebalancing)
         return view.error(503, "partition assignment not known yet; retry shortly")
-    if owner == str(app.conf.canonical_url).rstrip("/"):
+    if owner == _own_url():
         return _not_ready(view) or await local()
     if request.query.get("scope") == LOCAL:
         return view.error(503, f"this worker does not own {key!r} (now {owner}); retry")
@@ -69,14 +69,25 @@ async def at_owner(
 
 def worker_urls() -> list[str]:
     urls = {str(url).rstrip("/") for url in app.router.tables_metadata()}
-    urls.add(str(app.conf.canonical_url).rstrip("/"))
+    urls.add(_own_url())
     return sorted(urls)
 
 
-async def _from_every_worker(path: str) -> list[Any]:
-    """GET ``path?scope=local`` from every worker (this one included); JSON bodies."""
+def _own_url() -> str:
+    return str(app.conf.canonical_url).rstrip("/")
+
+
+async def _from_every_worker(path: str, local: Callable[[], dict]) -> list[Any]:
+    """Every worker's ``path?scope=local`` answer: this worker's from ``local``
+    (the HTTP round trip to itself cost as much as the answer), the others' JSON bodies."""
     results = []
     for url in worker_urls():
+        if url == _own_url():
+            ready, reason = readiness(app)
+            if not ready:
+                raise ConnectionError(f"{url}{path} is not ready ({reason})")
+            results.append(local())
+            continue
         async with http_client().get(f"{url}{path}", params={"scope": LOCAL}) as resp:
             if resp.status != 200:
                 raise ConnectionError(f"{url}{path} answered {resp.status}")
@@ -95,7 +106,7 @@ async def across_workers(
     if request.query.get("scope") == LOCAL:
         return _not_ready(view) or view.json(local())
     try:
-        parts = await _from_every_worker(request.path)
+        parts = await _from_every_worker(request.path, local)
     except (ConnectionError, OSError) as exc:
         return view.error(503, f"a worker did not answer: {exc}")
     return view.json(present(parts))
