@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # false runs the same handlers through Faust's agents.
     batch_path: bool = True
     standby_replicas: int = Field(1, ge=0, le=5)
+    # Longest a fetch waits at the broker for new records (Faust's is 1.5 s): it
+    # bounds how long a busy partition can wait behind a fetch of idle ones
+    # (eos.consumer), that is, the end-to-end latency under light load.
+    fetch_max_wait: float = Field(0.1, ge=0.001, le=5)
     # How long a producer waits to fill a batch: fewer, larger produce requests.
     producer_linger: float = Field(0.005, ge=0, le=1)
     # Largest record batch a producer builds; the batch path fills whole ones

@@ -172,3 +172,14 @@ async def test_no_seek_before_the_assignments_producers_are_fresh() -> None:
     gate.assignment_ready = True  # set by eos.transactions once the producers are fresh
     assert await t.seek_to_committed() == {ORDERS[0]: 4}
     assert aio.seeks == {ORDERS[0]: 4}
+
+
+async def test_fetches_wait_at_the_broker_only_as_long_as_fetch_max_wait_says() -> None:
+    from app import app
+
+    t = ContiguousFetchThread.__new__(ContiguousFetchThread)  # no OS thread
+    t.app, t.consumer = app, app.consumer
+    consumer = t._create_worker_consumer(app.transport)  # not started: no broker needed
+    assert app.settings.fetch_max_wait == 0.1  # the default
+    assert consumer._fetch_max_wait_ms == 100  # Faust's own: 1500
+    await consumer.stop()
