@@ -121,8 +121,32 @@ def _plain_click(value: bytes) -> Click | None:
         and 0 < len(advertiser_id) <= ID_MAX
         and 0 < len(campaign_id) <= ID_MAX
         and cpc > 0
-        and _RFC3339.fullmatch(ts)
     ):
+        return None
+    parsed = _timestamps.get(ts)
+    if parsed is None:
+        parsed = _plain_timestamp(ts)
+        if parsed is None:
+            return None
+        if len(_timestamps) >= _TIMESTAMPS_MAX:
+            _timestamps.clear()
+        _timestamps[ts] = parsed
+    instant, text = parsed
+    return Click(click_id, advertiser_id, campaign_id, cpc, instant, text)
+
+
+# At tens of thousands of clicks a second most clicks share their timestamp's
+# spelling with one just before (in the bench, about 7 clicks each), so a plain
+# dict remembers the last few thousand. Parse and KST day per click (callgrind,
+# instructions): 21,600 against 26,500 without it at 7 clicks per spelling;
+# 28,900 against 26,400 when no spelling repeats (the cost of a miss).
+_timestamps: dict[str, tuple[datetime, str]] = {}
+_TIMESTAMPS_MAX = 4096
+
+
+def _plain_timestamp(ts: str) -> tuple[datetime, str] | None:
+    """(the instant, its isoformat()) if ``ts`` is plainly RFC 3339, else None."""
+    if not _RFC3339.fullmatch(ts):
         return None
     try:
         instant = datetime.fromisoformat(ts)
@@ -130,7 +154,7 @@ def _plain_click(value: bytes) -> Click | None:
         return None
     # isoformat() spells a whole-second instant with a numeric offset as it came.
     text = ts if len(ts) == 25 and ts[19] in "+-" and ts[19:] != "-00:00" else instant.isoformat()
-    return Click(click_id, advertiser_id, campaign_id, cpc, instant, text)
+    return instant, text
 
 
 @dataclass
@@ -165,9 +189,10 @@ class Budget:
         }
 
 
-# Outputs of the domain functions: slotted and not frozen, because frozen
-# dataclasses pay an object.__setattr__ call per field and one is built per click.
-@dataclass(slots=True)
+# Outputs of the domain functions, one per click: not frozen (frozen dataclasses
+# pay an object.__setattr__ call per field) and not slotted (orjson serializes a
+# slotted dataclass in twice the time of a plain one: 1.07 against 0.54 microseconds).
+@dataclass
 class LedgerEntry:
     advertiser_id: str
     entry_id: str
@@ -177,7 +202,7 @@ class LedgerEntry:
     ts: str
 
 
-@dataclass(slots=True)
+@dataclass
 class StatusChange:
     advertiser_id: str
     status: str

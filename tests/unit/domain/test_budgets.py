@@ -398,6 +398,17 @@ def test_parse_click_accepts_and_rejects_exactly_what_the_schema_does(raw: bytes
     if expected[0] == "valid" and expected[2] != "a-1":
         expected = ("invalid",)  # keyed by another advertiser than the record key b"a-1"
     assert _by_parse_click(raw) == expected
+    assert _by_parse_click(raw) == expected  # again, its timestamp remembered
+
+
+def test_remembered_timestamps_stay_a_few_thousand() -> None:
+    from domain import budgets
+
+    start = datetime(2026, 11, 24, tzinfo=UTC)
+    for second in range(3 * budgets._TIMESTAMPS_MAX):
+        ts = (start + timedelta(seconds=second)).isoformat()
+        assert click(100, ts=ts).ts == start + timedelta(seconds=second)
+        assert len(budgets._timestamps) <= budgets._TIMESTAMPS_MAX
 
 
 def test_parse_click_gives_the_instant_and_its_isoformat() -> None:
