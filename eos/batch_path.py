@@ -65,6 +65,7 @@ class TransactionBatch(PartitionBatch):
         self._full: list[tuple[tuple[str, int], Any]] = []
         self._keyed: list[tuple[str, bytes, bytes, Headers]] = []
         self._stores: dict[Dest, TransactionalStore] = {}  # by changelog partition
+        self._dests: dict[Any, Dest] = {}  # by topic
 
     def _read(self, table: Any, key: str) -> Any:
         raw = _store(table).read(self.partition, key.encode())
@@ -75,7 +76,10 @@ class TransactionBatch(PartitionBatch):
         return [None if raw is None else orjson.loads(raw) for raw in raws]
 
     def send(self, topic: Any, key: bytes | None, value: bytes | None, headers: Headers) -> None:
-        self._append((topic.get_topic_name(), self.partition), key, value, headers)
+        dest = self._dests.get(topic)
+        if dest is None:  # a Faust topic spells its name through 3 calls; a handler sends per event
+            dest = self._dests[topic] = (topic.get_topic_name(), self.partition)
+        self._append(dest, key, value, headers)
 
     def send_keyed(self, topic: Any, key: bytes, value: bytes, headers: Headers) -> None:
         self._keyed.append((topic.get_topic_name(), key, value, headers))  # partitioned at flush
