@@ -77,21 +77,20 @@ class PartitionBatch(ABC):
 
     def put(self, table: Any, key: str, value: Any) -> None:
         """Set ``key``; written (and sent to the changelog) once, when the batch ends."""
+        self._writes_to(table)[key] = value
+
+    def put_many(self, table: Any, values: dict[str, Any]) -> None:
+        """``put`` for every key of ``values``."""
+        if values:
+            self._writes_to(table).update(values)
+
+    def _writes_to(self, table: Any) -> dict[str, Any]:
         # Keyed by name: a Faust table hashes in Python, twice per event here.
         writes = self._writes.get(table.name)
         if writes is None:
             writes = self._writes[table.name] = {}
             self._tables[table.name] = table
-        writes[key] = value
-
-    def put_many(self, table: Any, values: dict[str, Any]) -> None:
-        """``put`` for every key of ``values``."""
-        if values:
-            writes = self._writes.get(table.name)
-            if writes is None:
-                writes = self._writes[table.name] = {}
-                self._tables[table.name] = table
-            writes.update(values)
+        return writes
 
     def writes(self) -> Iterator[tuple[Any, dict[str, Any]]]:
         """(table, {key: value}) for every table the batch wrote."""
