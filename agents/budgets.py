@@ -18,7 +18,6 @@ from domain.budgets import (
     add_daily,
     apply_click,
     apply_funding,
-    kst_day_name,
     parse_budget_event,
     parse_click,
 )
@@ -110,7 +109,7 @@ def daily_key(advertiser_id: str, day: str) -> str:
 
 
 def _count_daily(batch: PartitionBatch, daily: dict[str, dict], click: Click, charged: bool) -> None:
-    key = daily_key(click.advertiser_id, kst_day_name(click.ts))
+    key = daily_key(click.advertiser_id, click.day)
     if key not in daily:
         daily[key] = dict(batch.get(daily_stats, key) or {})
     add_daily(daily[key], click, charged)

@@ -73,10 +73,14 @@ def _instant(name: str, raw: str) -> datetime:
 def hour_range(raw_from: str | None, raw_to: str | None) -> tuple[int, int]:
     """Epoch-second starts of the first and last hour bucket asked for."""
     end = _instant("to", raw_to) if raw_to else datetime.now(UTC)
-    start = _instant("from", raw_from) if raw_from else end - timedelta(hours=24)
+    try:
+        start = _instant("from", raw_from) if raw_from else end - timedelta(hours=24)
+        first, last = hour_start(int(start.timestamp())), hour_start(int(end.timestamp()))
+        iso_hour(first), iso_hour(last)  # each bucket's hour must be spelled in UTC
+    except (OverflowError, ValueError):
+        raise BadQuery("from and to must fall in years 1 to 9999 (UTC hours): outside") from None
     if start > end:
         raise BadQuery("from must not be after to")
-    first, last = hour_start(int(start.timestamp())), hour_start(int(end.timestamp()))
     if (last - first) // HOUR > MAX_HOURS:
         raise BadQuery(f"range too long: at most {MAX_HOURS} hours between from and to")
     return first, last

@@ -142,18 +142,20 @@ async def test_malformed_inputs_go_to_their_own_dead_letter_topics(sent) -> None
         await put(agent, topics.ad_clicks, bad_click, partition=4)
         await put(agent, topics.ad_budget, bad_funding, partition=4)
         await put(agent, topics.ad_clicks, click(300), key=b"a-nobody", partition=4)
-        await settle({FUNDING: 1, CLICKS: 2})
+        await put(agent, topics.ad_clicks, click(300, ts="0001-01-01T00:00:00+10:00"), partition=4)
+        await settle({FUNDING: 1, CLICKS: 3})
     assert sent.topics() == {CLICKS_DLQ, FUNDING_DLQ}
     assert [(s["value"], s["partition"]) for s in sent[FUNDING_DLQ]] == [(bad_funding, 4)]
-    assert [s["value"] for s in sent[CLICKS_DLQ]] == [bad_click, click(300)]
+    assert [s["value"] for s in sent[CLICKS_DLQ]] == [
+        bad_click, click(300), click(300, ts="0001-01-01T00:00:00+10:00")]  # fmt: skip
     reasons = [dict(s["headers"])["dlq.reason"] for s in sent[CLICKS_DLQ]]
-    assert reasons == [b"schema", b"key_mismatch"]
+    assert reasons == [b"schema", b"key_mismatch", b"ts_out_of_range"]
     assert dict(sent[FUNDING_DLQ][0]["headers"])["dlq.reason"] == b"not_json"
     assert dict(sent[FUNDING_DLQ][0]["headers"])["dlq.topic"] == FUNDING.encode()
     assert rows(budgets) == {}
     assert rows(accounting) == {
         f"{FUNDING}/4": {"consumed": 1, "processed": 0, "duplicates": 0, "dead_lettered": 1},
-        f"{CLICKS}/4": {"consumed": 2, "processed": 0, "duplicates": 0, "dead_lettered": 2},
+        f"{CLICKS}/4": {"consumed": 3, "processed": 0, "duplicates": 0, "dead_lettered": 3},
     }
 
 

@@ -249,6 +249,20 @@ def test_kst_day_boundary(instant: str, day: date) -> None:
     assert kst_day_name(datetime.fromisoformat(instant)) == day.isoformat()
 
 
+@pytest.mark.parametrize("ts", ["0001-01-01T00:00:00+10:00", "9999-12-31T23:00:00-05:00"])
+def test_click_whose_kst_day_is_outside_the_calendar_is_invalid(ts: str) -> None:
+    # Valid to pydantic, but its KST day is before 0001-01-01 or after 9999-12-31:
+    # it used to raise OverflowError in the handler, a poison pill crashing the worker.
+    with pytest.raises(InvalidRecord) as caught:
+        click(100, ts=ts)
+    assert caught.value.reason == "ts_out_of_range"
+
+
+def test_click_carries_its_kst_day() -> None:
+    assert click(100, ts="2026-11-24T15:00:00Z").day == "2026-11-25"
+    assert click(100, ts="2026-11-24 15:00:00Z").day == "2026-11-25"  # pydantic's path
+
+
 def test_kst_day_name_matches_kst_day_across_a_year_of_hours() -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for hours in range(0, 366 * 24, 7):

@@ -68,6 +68,8 @@ def test_hour_range_longest_allowed() -> None:
         ("yesterday", "2026-11-24T10:00:00Z", "RFC 3339"),
         ("2026-11-24T10:00:00Z", "24/11/2026 10:15", "RFC 3339"),
         ("2026-11-24T25:00:00Z", "2026-11-25T10:00:00Z", "RFC 3339"),
+        (None, "0001-01-01T05:00:00Z", "outside"),
+        ("0001-01-01T00:00:00+10:00", "0001-01-01T05:00:00+10:00", "outside"),
     ],
     ids=[
         "from>to",
@@ -79,6 +81,8 @@ def test_hour_range_longest_allowed() -> None:
         "garbage-from",
         "garbage-to",
         "hour-25",
+        "default-from-before-year-1",
+        "hour-in-year-0",
     ],
 )
 def test_hour_range_rejects(raw_from: str, raw_to: str, says: str) -> None:
