@@ -1,4 +1,15 @@
 # Faust worker image. Kafka itself runs as its own service (see docker-compose.yml).
+
+# The budget handler's Rust kernel (native/), built as a wheel for CPython 3.11+.
+FROM rust:1-slim-bookworm AS kernel
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 python3-venv \
+    && rm -rf /var/lib/apt/lists/* \
+    && python3 -m venv /build \
+    && /build/bin/pip install --no-cache-dir 'maturin>=1.7,<2'
+COPY native /native
+RUN /build/bin/maturin build --release --manifest-path /native/Cargo.toml --out /wheels
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,7 +25,8 @@ RUN groupadd --system --gid 10001 app \
 
 WORKDIR /src
 COPY . .
-RUN pip install . && rm -rf /src/build
+COPY --from=kernel /wheels /wheels
+RUN pip install /wheels/*.whl . && rm -rf /src/build /wheels
 
 # RocksDB tables and Faust state live here; declared after chown so a fresh
 # named volume inherits the app user's ownership.

@@ -4,18 +4,25 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export PATH := $(CURDIR)/$(BIN):$(PATH)
+export PATH := $(CURDIR)/$(BIN):$(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: help run stop status test test-unit test-integration test-chaos lint broker clean chaos
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml native/pyproject.toml native/Cargo.toml native/Cargo.lock $(wildcard native/src/*.rs)
 	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	@# The budget handler's Rust kernel (BUDGET_KERNEL); cargo's build cache stays in .cache/.
+	@if command -v cargo >/dev/null; then \
+		echo "building native/ (the budget kernel; about a minute the first time)"; \
+		CARGO_TARGET_DIR=$(CURDIR)/.cache/cargo-target $(BIN)/python -m pip install -q ./native; \
+	else \
+		echo "WARNING: no cargo on PATH: native/ not built; budgets run on the Python path"; \
+	fi
 	touch $@
 
 venv: $(STAMP) ## Create .venv and install the project with dev extras
@@ -32,7 +39,8 @@ stop: ## Stop everything `make run` started
 status: ## Show what `make run` started
 	@bash scripts/run-local.sh status
 
-test: broker ## The whole suite: unit tests, then integration tests on a real broker
+test: broker ## The whole suite: the kernel's Rust tests, unit tests, then integration tests on a real broker
+	CARGO_TARGET_DIR=$(CURDIR)/.cache/cargo-target cargo test -q --release --manifest-path native/Cargo.toml
 	$(BIN)/python -m pytest -q
 
 test-unit: $(STAMP) ## Unit tests only (no broker)

@@ -4,13 +4,26 @@ One partition's batch at a time (streaming.partition_batch): each advertiser's
 budget is read once, every event is applied in arrival order by the pure
 domain functions, and each budget, daily row and duplicate-filter entry
 touched is written once when the batch ends.
+
+Two implementations of the same handler, chosen by BUDGET_KERNEL:
+- ``_apply_in_python``: the domain functions of domain/budgets.py; the reference;
+- ``_apply_native``: the per-event work in the Rust kernel (native/, module
+  ``budget_kernel``), about five times less CPU per click. Python still parses
+  whatever the kernel does not plainly accept (top-ups, clicks in other
+  spellings, malformed records) and owns the state store and the outputs.
+  A batch the kernel cannot take (an integer past 64 bits) runs in Python.
 """
 
 from __future__ import annotations
 
+import logging
+from types import ModuleType
+
 import orjson
 
 from app import topics
+from config import settings
+from config.settings import BudgetKernel
 from domain.budgets import (
     Budget,
     BudgetEvent,
@@ -31,11 +44,87 @@ DEDUP_WINDOW = 24 * 3600
 CLICKS = topics.ad_clicks.get_topic_name()
 FUNDING = topics.ad_budget.get_topic_name()
 DLQ = {CLICKS: topics.ad_clicks_dlq, FUNDING: topics.ad_budget_dlq}
+log = logging.getLogger(__name__)
+
+
+def load_kernel(choice: BudgetKernel) -> ModuleType | None:
+    """The native kernel module, or None for the Python path."""
+    if choice == BudgetKernel.PYTHON:
+        return None
+    try:
+        import budget_kernel
+    except ImportError:
+        if choice == BudgetKernel.NATIVE:
+            raise ImportError(
+                "BUDGET_KERNEL=native, but the budget_kernel module is not installed "
+                "(pip install ./native, which needs Rust's cargo; or set BUDGET_KERNEL=python)"
+            ) from None
+        log.warning("budget_kernel is not installed (pip install ./native): budgets run on the Python path")
+        return None
+    return budget_kernel
+
+
+kernel = load_kernel(settings.budget_kernel)
 
 
 @batch_agent(topics.budget_inputs, name="ad-budgets")
 def apply_budget_events(batch: PartitionBatch) -> None:
     """Apply one partition's top-ups and clicks, in order."""
+    if kernel is not None:
+        try:
+            outcome = _native_outcome(batch, kernel)  # reads only: nothing written or sent yet
+        except (OverflowError, ValueError) as error:
+            log.warning("budget batch of partition %d runs in Python: %s", batch.partition, error)
+        else:
+            return _write_native_outcome(batch, *outcome)
+    _apply_in_python(batch)
+
+
+def _native_outcome(batch: PartitionBatch, kernel: ModuleType) -> tuple:
+    """The kernel's outputs and writes for the batch, and the records to dead-letter."""
+    records = batch.records
+    run = kernel.parse(records, CLICKS, DEDUP_WINDOW)
+    dead = []
+    for i in run.pending:
+        record = records[i]
+        try:
+            if record.topic == CLICKS:
+                c = parse_click(record.key, record.value)
+                run.resolve_click(i, c.click_id, c.advertiser_id, c.campaign_id, c.cpc, c.ts_text, c.day)
+            else:
+                e = parse_budget_event(record.key, record.value)
+                run.resolve_funding(i, e.event_id, e.advertiser_id, e.type, e.amount, e.ts.isoformat())
+        except InvalidRecord as error:
+            dead.append((record, error))
+    seen_keys, advertisers, daily_keys = run.keys()
+    applied = run.apply(
+        batch.get_raw_many(seen_budget_events, seen_keys),
+        batch.get_raw_many(budgets, advertisers),
+        batch.get_raw_many(daily_stats, daily_keys),
+    )
+    return dead, *applied
+
+
+def _write_native_outcome(
+    batch: PartitionBatch, dead: list, ledger: list, status: list, seen: dict, budget_rows: dict,
+    daily_rows: dict, counts: tuple[int, int, int, int]
+) -> None:  # fmt: skip
+    tallies = {CLICKS: Tally(counts[0], counts[1]), FUNDING: Tally(counts[2], counts[3])}
+    for record, error in dead:
+        batch.send(DLQ[record.topic], record.key, record.value, dlq_headers(record, error))
+        tallies[record.topic].dead_lettered += 1
+    headers = output_headers()
+    batch.send_many(topics.ad_ledger, ledger, headers)
+    batch.send_many(topics.ad_budget_status, status, headers)
+    batch.put_raw_many(seen_budget_events, seen)
+    batch.put_raw_many(budgets, budget_rows)
+    batch.put_raw_many(daily_stats, daily_rows)
+    for topic, tally in tallies.items():
+        if tally.consumed:
+            tally.save(batch, accounting, topic)
+
+
+def _apply_in_python(batch: PartitionBatch) -> None:
     tallies = {CLICKS: Tally(), FUNDING: Tally()}
     events = _parse(batch, tallies)
     # The duplicate filter's entries for the whole batch in one lookup.

@@ -60,13 +60,17 @@ def _batches(records: list[tuple[str, bytes, bytes]], partitions: int, size: int
     return {p: [rs[i : i + size] for i in range(0, len(rs), size)] for p, rs in by_partition.items()}
 
 
-def run(clicks: int, advertisers: int, batch: int, repeats: int) -> dict[str, float]:
+def run(clicks: int, advertisers: int, batch: int, repeats: int, kernel: str = "auto") -> dict[str, float]:
     from app import app
     from bench.workload import BenchClicks
+    from config.settings import BudgetKernel
     from eos.batch_path import TransactionBatch, _store
     from tables import accounting, budgets, daily_stats, seen_budget_events
 
     app.in_worker = True  # Faust opens transactional stores only in a worker
+    import agents.budgets  # after the app, which imports every agent
+
+    agents.budgets.kernel = agents.budgets.load_kernel(BudgetKernel(kernel))
     handler = app._batch_handlers[app.settings.topic_ad_clicks]
     work = BenchClicks(advertisers, clicks, seed=1, topics=("ad-budget", "ad-clicks"))
     inputs = [("ad-budget", k, v) for k, v in work.top_ups] + [("ad-clicks", k, v) for k, v in work.clicks]
@@ -125,13 +129,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--advertisers", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=5_000, help="records per partition batch")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--kernel", choices=("native", "python", "both"), default="both",
+        help="the budget handler's implementation (BUDGET_KERNEL); both: one after the other, same run",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    kernels = ("python", "native") if args.kernel == "both" else (args.kernel,)
     with tempfile.TemporaryDirectory(prefix="handler-bench-") as store_dir:
         _env(store_dir)
-        per = run(args.clicks, args.advertisers, args.batch, args.repeats)
-    figures = " ".join(f"{phase}={us:.2f}" for phase, us in per.items())
-    print(f"handler: events={args.clicks + args.advertisers} batch={args.batch} us_per_event: {figures}")
-    sys.stdout.flush()
+        for kernel in kernels:
+            per = run(args.clicks, args.advertisers, args.batch, args.repeats, kernel)
+            figures = " ".join(f"{phase}={us:.2f}" for phase, us in per.items())
+            events = args.clicks + args.advertisers
+            print(f"handler: kernel={kernel} events={events} batch={args.batch} us_per_event: {figures}")
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -22,6 +22,12 @@ class Guarantee(StrEnum):
     AT_LEAST_ONCE = "at_least_once"
 
 
+class BudgetKernel(StrEnum):
+    AUTO = "auto"
+    NATIVE = "native"
+    PYTHON = "python"
+
+
 class SecurityProtocol(StrEnum):
     PLAINTEXT = "PLAINTEXT"
     SSL = "SSL"
@@ -52,6 +58,10 @@ class Settings(BaseSettings):
     # (eos.batch_path), about 20 times faster than Faust's per-record path;
     # false runs the same handlers through Faust's agents.
     batch_path: bool = True
+    # The budget handler's per-event work: "native" runs it in the Rust kernel
+    # (native/, the budget_kernel module), "python" in domain/budgets.py alone;
+    # "auto" takes native when it is installed, else python with a warning.
+    budget_kernel: BudgetKernel = BudgetKernel.AUTO
     standby_replicas: int = Field(1, ge=0, le=5)
     # Longest a fetch waits at the broker for new records (Faust's is 1.5 s): it
     # bounds how long a busy partition can wait behind a fetch of idle ones

@@ -46,7 +46,7 @@ from faust.types import TP
 from eos.gate import CommitGate, gate_of
 from eos.store import TransactionalStore
 from eos.transactions import transactional_id_for
-from streaming.partition_batch import Handler, Headers, PartitionBatch, handlers_of
+from streaming.partition_batch import Handler, Headers, KeyValue, PartitionBatch, handlers_of
 
 Dest = tuple[str, int]  # (topic, partition)
 # Handlers run here, one batch at a time, so the event loop stays free for HTTP
@@ -75,11 +75,24 @@ class TransactionBatch(PartitionBatch):
         raws = _store(table).read_many(self.partition, [key.encode() for key in keys])
         return [None if raw is None else orjson.loads(raw) for raw in raws]
 
+    def get_raw_many(self, table: Any, keys: Sequence[str]) -> list[bytes | None]:
+        if table.name in self._writes or table.name in self._raw:
+            return super().get_raw_many(table, keys)
+        return _store(table).read_many(self.partition, [key.encode() for key in keys])
+
     def send(self, topic: Any, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        self._append(self._dest(topic), key, value, headers)
+
+    def send_many(self, topic: Any, records: Sequence[KeyValue], headers: Headers) -> None:
+        dest, append = self._dest(topic), self._append
+        for key, value in records:
+            append(dest, key, value, headers)
+
+    def _dest(self, topic: Any) -> Dest:
         dest = self._dests.get(topic)
         if dest is None:  # a Faust topic spells its name through 3 calls; a handler sends per event
             dest = self._dests[topic] = (topic.get_topic_name(), self.partition)
-        self._append(dest, key, value, headers)
+        return dest
 
     def send_keyed(self, topic: Any, key: bytes, value: bytes, headers: Headers) -> None:
         self._keyed.append((topic.get_topic_name(), key, value, headers))  # partitioned at flush
@@ -97,17 +110,19 @@ class TransactionBatch(PartitionBatch):
     def prepare(self) -> None:
         """Serialize the batch's writes, stage them and queue their changelog
         records: CPU only, so it runs off the event loop with the handler."""
-        partition = self.partition
         for table, writes in self.writes():
-            store = _store(table)
-            changelog = (table.changelog_topic.get_topic_name(), partition)
-            staged = {}
-            for key, value in writes.items():
-                raw_key, raw_value = key.encode(), orjson.dumps(value)
-                staged[raw_key] = raw_value
-                self._append(changelog, raw_key, raw_value, [])
-            store.stage(partition, staged)
-            self._stores[changelog] = store
+            self._stage(table, {key.encode(): orjson.dumps(value) for key, value in writes.items()})
+        for table, raw in self.raw_writes():
+            self._stage(table, {key.encode(): value for key, value in raw.items()})
+
+    def _stage(self, table: Any, staged: dict[bytes, bytes]) -> None:
+        store = _store(table)
+        changelog = (table.changelog_topic.get_topic_name(), self.partition)
+        append, no_headers = self._append, []
+        for key, value in staged.items():
+            append(changelog, key, value, no_headers)
+        store.stage(self.partition, staged)
+        self._stores[changelog] = store
 
     async def deliver(self) -> None:
         """Hand every record batch to the source partition's transactional producer."""

@@ -26,12 +26,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from faust.types import TopicT
 
 from eos.gate import atomic_batch, gate_of
 from streaming.batches import partition_batches
 
 Headers = list[tuple[str, bytes]]
+KeyValue = tuple[bytes | None, bytes | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class PartitionBatch(ABC):
         self.partition = partition
         self.records = records  # Record-like, in processing order
         self._writes: dict[str, dict[str, Any]] = {}
+        self._raw: dict[str, dict[str, bytes]] = {}  # JSON written by put_raw_many
         self._tables: dict[str, Any] = {}
 
     def get(self, table: Any, key: str) -> Any:
@@ -58,17 +61,23 @@ class PartitionBatch(ABC):
         writes = self._writes.get(table.name)
         if writes is not None and key in writes:
             return writes[key]
+        raw = self._raw.get(table.name)
+        if raw is not None and key in raw:
+            return orjson.loads(raw[key])
         return self._read(table, key)
 
     def get_many(self, table: Any, keys: Sequence[str]) -> dict[str, Any]:
         """``get`` for many keys at once, {key: value or None}: one store lookup
         for all the keys the batch has not written."""
         writes = self._writes.get(table.name) or {}
+        raw = self._raw.get(table.name) or {}
         found = {}
         missing = []
         for key in keys:
             if key in writes:
                 found[key] = writes[key]
+            elif key in raw:
+                found[key] = orjson.loads(raw[key])
             else:
                 missing.append(key)
         if missing:
@@ -84,18 +93,44 @@ class PartitionBatch(ABC):
         if values:
             self._writes_to(table).update(values)
 
+    def get_raw_many(self, table: Any, keys: Sequence[str]) -> list[bytes | None]:
+        """The JSON of each key's value as this batch left it (None if absent), in
+        order: for a handler that parses state itself (the native budget kernel)."""
+        found = self.get_many(table, keys)
+        return [None if (value := found[key]) is None else orjson.dumps(value) for key in keys]
+
+    def put_raw_many(self, table: Any, values: dict[str, bytes]) -> None:
+        """``put`` for values already spelled as JSON, written as they are. A table
+        is written either this way or with put/put_many within one batch."""
+        if not values:
+            return
+        if table.name in self._writes:
+            raise ValueError(f"table {table.name} already has put() writes in this batch")
+        raw = self._raw.get(table.name)
+        if raw is None:
+            raw = self._raw[table.name] = {}
+            self._tables[table.name] = table
+        raw.update(values)
+
     def _writes_to(self, table: Any) -> dict[str, Any]:
         # Keyed by name: a Faust table hashes in Python, twice per event here.
         writes = self._writes.get(table.name)
         if writes is None:
+            if table.name in self._raw:
+                raise ValueError(f"table {table.name} already has put_raw_many() writes in this batch")
             writes = self._writes[table.name] = {}
             self._tables[table.name] = table
         return writes
 
     def writes(self) -> Iterator[tuple[Any, dict[str, Any]]]:
-        """(table, {key: value}) for every table the batch wrote."""
+        """(table, {key: value}) for every table the batch wrote with put/put_many."""
         for name, writes in self._writes.items():
             yield self._tables[name], writes
+
+    def raw_writes(self) -> Iterator[tuple[Any, dict[str, bytes]]]:
+        """(table, {key: JSON}) for every table the batch wrote with put_raw_many."""
+        for name, raw in self._raw.items():
+            yield self._tables[name], raw
 
     @abstractmethod
     def send(self, topic: TopicT, key: bytes | None, value: bytes | None, headers: Headers) -> None:
@@ -104,6 +139,11 @@ class PartitionBatch(ABC):
         Same number as the source: the output rides in the transaction that
         commits the source offset.
         """
+
+    def send_many(self, topic: TopicT, records: Sequence[KeyValue], headers: Headers) -> None:
+        """``send`` for each (key, value) of ``records``, in order."""
+        for key, value in records:
+            self.send(topic, key, value, headers)
 
     @abstractmethod
     def send_keyed(self, topic: TopicT, key: bytes, value: bytes, headers: Headers) -> None:
@@ -146,6 +186,9 @@ class AgentBatch(PartitionBatch):
         for table, writes in self.writes():
             for key, value in writes.items():
                 table[key] = value
+        for table, raw in self.raw_writes():
+            for key, value in raw.items():
+                table[key] = orjson.loads(value)
         for topic, key, value, headers, partition in self._sends:
             fut = await topic.send(key=key, value=value, partition=partition, headers=headers)
             if topic.app.in_transaction:

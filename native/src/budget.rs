@@ -1,0 +1,291 @@
+//! The budget arithmetic of `domain/budgets.py` (apply_click, apply_funding,
+//! add_daily), and the JSON of what it writes, byte for byte as orjson spells it.
+//! Integers are i64 with checked arithmetic: a sum that would not fit is an
+//! error, and the caller runs the batch on the Python path instead.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use std::io::Write;
+
+pub const ACTIVE: &str = "active";
+pub const EXHAUSTED: &str = "exhausted";
+
+/// A stored budget, `Budget.to_dict()`; missing fields take the dataclass defaults.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    #[serde(default)]
+    pub balance: i64,
+    #[serde(default)]
+    pub spent: i64,
+    #[serde(default)]
+    pub funded: i64,
+    #[serde(default)]
+    pub charged: i64,
+    #[serde(default)]
+    pub rejected: i64,
+    #[serde(default)]
+    pub duplicates: i64,
+    #[serde(default = "active")]
+    pub status: String,
+    #[serde(default)]
+    pub last_rejected_cpc: i64,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+fn active() -> String {
+    ACTIVE.to_owned()
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            balance: 0,
+            spent: 0,
+            funded: 0,
+            charged: 0,
+            rejected: 0,
+            duplicates: 0,
+            status: active(),
+            last_rejected_cpc: 0,
+            updated_at: None,
+        }
+    }
+}
+
+/// One campaign's row of an advertiser-day's statistics.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DailyRow {
+    pub charged: i64,
+    pub spend: i64,
+    pub rejected: i64,
+}
+
+pub type Daily = IndexMap<String, DailyRow>;
+
+#[derive(Debug)]
+pub struct Overflow;
+
+pub type Result<T> = std::result::Result<T, Overflow>;
+
+fn add(a: i64, b: i64) -> Result<i64> {
+    a.checked_add(b).ok_or(Overflow)
+}
+
+fn sub(a: i64, b: i64) -> Result<i64> {
+    a.checked_sub(b).ok_or(Overflow)
+}
+
+pub struct Click<'a> {
+    pub advertiser_id: &'a str,
+    pub click_id: &'a str,
+    pub cpc: i64,
+    pub ts: &'a str,
+}
+
+pub struct Funding<'a> {
+    pub advertiser_id: &'a str,
+    pub event_id: &'a str,
+    pub kind: &'a str, // top_up | adjust
+    pub amount: i64,
+    pub ts: &'a str,
+}
+
+/// The JSON records one event emits: a ledger entry and/or a status change.
+#[derive(Default)]
+pub struct Outcome {
+    pub entry: Option<Vec<u8>>,
+    pub change: Option<Vec<u8>>,
+}
+
+// Unlike the Python functions these leave `updated_at` to the caller, which sets
+// it once per batch to the last applied event's timestamp: the same value,
+// without a string copy per event.
+
+/// `apply_click`: charge the click if the balance covers it, else reject it.
+pub fn apply_click(budget: &mut Budget, click: &Click) -> Result<Outcome> {
+    if budget.balance >= click.cpc {
+        budget.balance = sub(budget.balance, click.cpc)?;
+        budget.spent = add(budget.spent, click.cpc)?;
+        budget.charged = add(budget.charged, 1)?;
+        let entry = ledger_entry(
+            click.advertiser_id,
+            click.click_id,
+            "click",
+            -click.cpc,
+            budget.balance,
+            click.ts,
+        );
+        return Ok(Outcome {
+            entry: Some(entry),
+            change: None,
+        });
+    }
+    budget.rejected = add(budget.rejected, 1)?;
+    budget.last_rejected_cpc = click.cpc;
+    let mut outcome = Outcome::default();
+    if budget.status == ACTIVE {
+        budget.status = EXHAUSTED.to_owned();
+        outcome.change = Some(status_change(
+            click.advertiser_id,
+            EXHAUSTED,
+            budget.balance,
+            click.click_id,
+            click.ts,
+        ));
+    }
+    Ok(outcome)
+}
+
+/// `apply_funding`: a top-up or an operator's signed adjustment.
+pub fn apply_funding(budget: &mut Budget, event: &Funding) -> Result<Outcome> {
+    budget.balance = add(budget.balance, event.amount)?;
+    budget.funded = add(budget.funded, event.amount)?;
+    let entry = ledger_entry(
+        event.advertiser_id,
+        event.event_id,
+        event.kind,
+        event.amount,
+        budget.balance,
+        event.ts,
+    );
+    let mut outcome = Outcome {
+        entry: Some(entry),
+        change: None,
+    };
+    if budget.status == EXHAUSTED && budget.balance >= budget.last_rejected_cpc {
+        budget.status = ACTIVE.to_owned();
+        outcome.change = Some(status_change(
+            event.advertiser_id,
+            ACTIVE,
+            budget.balance,
+            event.event_id,
+            event.ts,
+        ));
+    }
+    Ok(outcome)
+}
+
+/// `add_daily`: fold one click into an advertiser-day's rows.
+pub fn add_daily(daily: &mut Daily, campaign_id: &str, cpc: i64, charged: bool) -> Result<()> {
+    let row = match daily.get_mut(campaign_id) {
+        Some(row) => row,
+        None => daily.entry(campaign_id.to_owned()).or_default(),
+    };
+    if charged {
+        row.charged = add(row.charged, 1)?;
+        row.spend = add(row.spend, cpc)?;
+    } else {
+        row.rejected = add(row.rejected, 1)?;
+    }
+    Ok(())
+}
+
+// --- JSON, as orjson writes these dicts and dataclasses (compact, fields in order) ---
+
+fn string(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(&mut *out, s).expect("a str always serializes");
+}
+
+fn field_str(out: &mut Vec<u8>, name: &str, value: &str) {
+    write!(out, "\"{name}\":").unwrap();
+    string(out, value);
+}
+
+fn field_int(out: &mut Vec<u8>, name: &str, value: i64) {
+    write!(out, "\"{name}\":{value}").unwrap();
+}
+
+pub fn ledger_entry(
+    advertiser_id: &str,
+    entry_id: &str,
+    kind: &str,
+    amount: i64,
+    balance: i64,
+    ts: &str,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(160);
+    out.push(b'{');
+    field_str(&mut out, "advertiser_id", advertiser_id);
+    out.push(b',');
+    field_str(&mut out, "entry_id", entry_id);
+    out.push(b',');
+    field_str(&mut out, "kind", kind);
+    out.push(b',');
+    field_int(&mut out, "amount", amount);
+    out.push(b',');
+    field_int(&mut out, "balance_after", balance);
+    out.push(b',');
+    field_str(&mut out, "ts", ts);
+    out.push(b'}');
+    out
+}
+
+pub fn status_change(
+    advertiser_id: &str,
+    status: &str,
+    balance: i64,
+    cause_id: &str,
+    ts: &str,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(140);
+    out.push(b'{');
+    field_str(&mut out, "advertiser_id", advertiser_id);
+    out.push(b',');
+    field_str(&mut out, "status", status);
+    out.push(b',');
+    field_int(&mut out, "balance", balance);
+    out.push(b',');
+    field_str(&mut out, "cause_id", cause_id);
+    out.push(b',');
+    field_str(&mut out, "ts", ts);
+    out.push(b'}');
+    out
+}
+
+pub fn budget_json(b: &Budget) -> Vec<u8> {
+    let mut out = Vec::with_capacity(200);
+    out.push(b'{');
+    for (name, value) in [
+        ("balance", b.balance),
+        ("spent", b.spent),
+        ("funded", b.funded),
+        ("charged", b.charged),
+        ("rejected", b.rejected),
+        ("duplicates", b.duplicates),
+    ] {
+        field_int(&mut out, name, value);
+        out.push(b',');
+    }
+    field_str(&mut out, "status", &b.status);
+    out.push(b',');
+    field_int(&mut out, "last_rejected_cpc", b.last_rejected_cpc);
+    out.extend_from_slice(b",\"updated_at\":");
+    match &b.updated_at {
+        Some(ts) => string(&mut out, ts),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
+    out
+}
+
+pub fn daily_json(daily: &Daily) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 * daily.len() + 2);
+    out.push(b'{');
+    for (i, (campaign, row)) in daily.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(&mut out, campaign);
+        write!(
+            out,
+            ":{{\"charged\":{},\"spend\":{},\"rejected\":{}}}",
+            row.charged, row.spend, row.rejected
+        )
+        .unwrap();
+    }
+    out.push(b'}');
+    out
+}

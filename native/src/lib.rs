@@ -1,0 +1,527 @@
+//! `budget_kernel`: the per-event work of the CPC budget handler (agents/budgets.py)
+//! in Rust, one partition batch at a time. Python keeps the Kafka, the state
+//! store and every decision about records this kernel does not plainly accept:
+//!
+//! 1. `parse(records, clicks_topic, dedup_window)` reads the plainly valid clicks
+//!    (the shape `domain.budgets._plain_click` accepts, keyed by their advertiser);
+//!    every other record's index is in `run.pending`, for Python to parse and
+//!    `resolve_click`/`resolve_funding`, or dead-letter (an unresolved record is skipped);
+//! 2. `run.keys()` names the state the batch reads: duplicate-filter keys,
+//!    advertisers, advertiser-days;
+//! 3. `run.apply(seen, budgets, daily)` takes their stored JSON (or None), applies
+//!    the events in order exactly as the Python handler does, and returns the
+//!    ledger and status records and the JSON of every key to write.
+//!
+//! JSON parsing and the arithmetic run with the GIL released, so the worker's
+//! event loop and fetch thread run beside them. Any integer that does not fit
+//! in 64 bits raises OverflowError: the handler then runs the batch in Python.
+
+mod budget;
+mod timestamp;
+
+use budget::{Budget, Daily};
+use pyo3::exceptions::{PyIndexError, PyOverflowError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use rustc_hash::FxHashMap as HashMap;
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+const ID_MAX: usize = 200; // characters, as domain.budgets.ID_MAX
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainClick<'a> {
+    #[serde(borrow)]
+    click_id: Cow<'a, str>,
+    #[serde(borrow)]
+    advertiser_id: Cow<'a, str>,
+    #[serde(borrow)]
+    campaign_id: Cow<'a, str>,
+    cpc: i64,
+    #[serde(borrow)]
+    ts: Cow<'a, str>,
+}
+
+enum Body {
+    Click {
+        campaign_id: String,
+        cpc: i64,
+        day: Arc<str>,
+    },
+    Funding {
+        kind: String,
+        amount: i64,
+    },
+}
+
+struct Event {
+    advertiser_id: String,
+    id: String,   // click_id or event_id
+    ts: Arc<str>, // isoformat, as the ledger writes it (shared: clicks share timestamps)
+    body: Body,
+}
+
+impl Event {
+    fn seen_key(&self) -> String {
+        match self.body {
+            Body::Click { .. } => format!("click:{}", self.id),
+            Body::Funding { .. } => format!("budget:{}", self.id),
+        }
+    }
+}
+
+struct Slot {
+    key: PyObject,
+    seen_at: i64, // the record's timestamp in seconds (floored)
+    is_click: bool,
+    event: Option<Event>,
+    state: StateAt, // filled in by keys()
+}
+
+/// Where an event's state is in the key lists of keys(): no hashing in apply().
+#[derive(Clone, Copy, Default)]
+struct StateAt {
+    seen: usize,
+    budget: usize,
+    daily: usize, // clicks only
+}
+
+type Stamps = HashMap<String, (Arc<str>, Arc<str>)>;
+
+fn id_ok(s: &str) -> bool {
+    !s.is_empty() && (s.len() <= ID_MAX || s.chars().count() <= ID_MAX)
+}
+
+/// The click in `value` if it is plainly valid and keyed by its advertiser.
+/// `stamps` remembers this batch's timestamps by spelling (clicks share them).
+fn plain_click(key: Option<&[u8]>, value: &[u8], stamps: &mut Stamps) -> Option<Event> {
+    let c: PlainClick = serde_json::from_slice(value).ok()?;
+    if c.cpc <= 0 || !id_ok(&c.click_id) || !id_ok(&c.advertiser_id) || !id_ok(&c.campaign_id) {
+        return None;
+    }
+    if key != Some(c.advertiser_id.as_bytes()) {
+        return None; // Python says why (key_mismatch)
+    }
+    let (ts, day) = match stamps.get(c.ts.as_ref()) {
+        Some((ts, day)) => (ts.clone(), day.clone()),
+        None => {
+            let stamp = timestamp::parse(&c.ts)?;
+            let parsed: (Arc<str>, Arc<str>) = (stamp.text.into(), stamp.day.into());
+            stamps.insert(c.ts.into_owned(), parsed.clone());
+            parsed
+        }
+    };
+    Some(Event {
+        advertiser_id: c.advertiser_id.into_owned(),
+        id: c.click_id.into_owned(),
+        ts,
+        body: Body::Click {
+            campaign_id: c.campaign_id.into_owned(),
+            cpc: c.cpc,
+            day,
+        },
+    })
+}
+
+#[pyclass(module = "budget_kernel")]
+struct BudgetRun {
+    window: i64,
+    slots: Vec<Slot>,
+    seen_keys: Vec<String>,
+    advertisers: Vec<String>,
+    daily_keys: Vec<String>,
+}
+
+/// Read one partition batch's records (anything with topic, key, value and a
+/// millisecond timestamp, in processing order).
+#[pyfunction]
+fn parse(
+    py: Python<'_>,
+    records: &Bound<'_, PyAny>,
+    clicks_topic: &str,
+    dedup_window: i64,
+) -> PyResult<BudgetRun> {
+    let mut slots = Vec::new();
+    let mut clicks: Vec<(usize, Option<Vec<u8>>, Vec<u8>)> = Vec::new();
+    for (i, record) in records.try_iter()?.enumerate() {
+        let record = record?;
+        let topic = record.getattr(pyo3::intern!(py, "topic"))?;
+        let is_click = topic.downcast::<PyString>()?.to_str()? == clicks_topic;
+        let key = record.getattr(pyo3::intern!(py, "key"))?;
+        let timestamp: i64 = record.getattr(pyo3::intern!(py, "timestamp"))?.extract()?;
+        if is_click {
+            let value = record.getattr(pyo3::intern!(py, "value"))?;
+            if let Ok(value) = value.downcast::<PyBytes>() {
+                let key_bytes = key
+                    .downcast::<PyBytes>()
+                    .ok()
+                    .map(|k| k.as_bytes().to_vec());
+                clicks.push((i, key_bytes, value.as_bytes().to_vec()));
+            }
+        }
+        let seen_at = timestamp.div_euclid(1000);
+        slots.push(Slot {
+            key: key.unbind(),
+            seen_at,
+            is_click,
+            event: None,
+            state: StateAt::default(),
+        });
+    }
+    let parsed: Vec<(usize, Option<Event>)> = py.allow_threads(|| {
+        let mut stamps = Stamps::default();
+        clicks
+            .into_iter()
+            .map(|(i, key, value)| (i, plain_click(key.as_deref(), &value, &mut stamps)))
+            .collect()
+    });
+    for (i, event) in parsed {
+        slots[i].event = event;
+    }
+    Ok(BudgetRun {
+        window: dedup_window,
+        slots,
+        seen_keys: Vec::new(),
+        advertisers: Vec::new(),
+        daily_keys: Vec::new(),
+    })
+}
+
+/// The position of `key` in `keys`, appended if new.
+fn unique(keys: &mut Vec<String>, index: &mut HashMap<String, usize>, key: String) -> usize {
+    if let Some(&at) = index.get(&key) {
+        return at;
+    }
+    index.insert(key.clone(), keys.len());
+    keys.push(key);
+    keys.len() - 1
+}
+
+#[pymethods]
+impl BudgetRun {
+    /// Indices of the records Python has to parse (funding events, and clicks
+    /// that are not plainly valid): each is then resolved, or dead-lettered by Python.
+    #[getter]
+    fn pending(&self) -> Vec<usize> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.event.is_none())
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    #[pyo3(signature = (index, click_id, advertiser_id, campaign_id, cpc, ts, day))]
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_click(
+        &mut self,
+        index: usize,
+        click_id: String,
+        advertiser_id: String,
+        campaign_id: String,
+        cpc: i64,
+        ts: String,
+        day: String,
+    ) -> PyResult<()> {
+        let slot = self.slot(index, true)?;
+        slot.event = Some(Event {
+            advertiser_id,
+            id: click_id,
+            ts: ts.into(),
+            body: Body::Click {
+                campaign_id,
+                cpc,
+                day: day.into(),
+            },
+        });
+        Ok(())
+    }
+
+    fn resolve_funding(
+        &mut self,
+        index: usize,
+        event_id: String,
+        advertiser_id: String,
+        kind: String,
+        amount: i64,
+        ts: String,
+    ) -> PyResult<()> {
+        let slot = self.slot(index, false)?;
+        slot.event = Some(Event {
+            advertiser_id,
+            id: event_id,
+            ts: ts.into(),
+            body: Body::Funding { kind, amount },
+        });
+        Ok(())
+    }
+
+    /// (duplicate-filter keys, advertisers, advertiser-day keys) the batch reads,
+    /// each once, in order of first use.
+    fn keys(&mut self) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let (mut seen, mut advertisers, mut daily) =
+            (HashMap::default(), HashMap::default(), HashMap::default());
+        self.seen_keys.clear();
+        self.advertisers.clear();
+        self.daily_keys.clear();
+        for slot in self.slots.iter_mut() {
+            let Some(event) = &slot.event else { continue };
+            slot.state.seen = unique(&mut self.seen_keys, &mut seen, event.seen_key());
+            slot.state.budget = match advertisers.get(event.advertiser_id.as_str()) {
+                Some(&at) => at,
+                None => unique(
+                    &mut self.advertisers,
+                    &mut advertisers,
+                    event.advertiser_id.clone(),
+                ),
+            };
+            if let Body::Click { day, .. } = &event.body {
+                let key = format!("{}|{}", event.advertiser_id, day);
+                slot.state.daily = unique(&mut self.daily_keys, &mut daily, key);
+            }
+        }
+        (
+            self.seen_keys.clone(),
+            self.advertisers.clone(),
+            self.daily_keys.clone(),
+        )
+    }
+
+    /// Apply the events, given the stored JSON (or None) of each key of ``keys()``
+    /// in its order. Returns (ledger, status, seen writes, budget writes, daily
+    /// writes, (clicks processed, click duplicates, funding processed, funding
+    /// duplicates)); records are (key, value) pairs, writes {key: JSON}.
+    #[allow(clippy::type_complexity)]
+    fn apply<'py>(
+        &self,
+        py: Python<'py>,
+        seen: Vec<Option<Bound<'py, PyBytes>>>,
+        budgets: Vec<Option<Bound<'py, PyBytes>>>,
+        daily: Vec<Option<Bound<'py, PyBytes>>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        if seen.len() != self.seen_keys.len()
+            || budgets.len() != self.advertisers.len()
+            || daily.len() != self.daily_keys.len()
+        {
+            return Err(PyValueError::new_err(
+                "apply() needs one stored value per key of keys(), in order",
+            ));
+        }
+        // Copied out of the Python objects, so the work below can run without the GIL.
+        let owned = |values: Vec<Option<Bound<'py, PyBytes>>>| -> Vec<Option<Vec<u8>>> {
+            values
+                .into_iter()
+                .map(|v| v.map(|b| b.as_bytes().to_vec()))
+                .collect()
+        };
+        let (seen, budgets, daily) = (owned(seen), owned(budgets), owned(daily));
+        let result = py.allow_threads(|| self.compute(seen, budgets, daily))?;
+        let pairs = |records: &[(usize, Vec<u8>)]| -> PyResult<Bound<'py, PyList>> {
+            let items = records
+                .iter()
+                .map(|(i, value)| (self.slots[*i].key.clone_ref(py), PyBytes::new(py, value)));
+            PyList::new(py, items)
+        };
+        let writes =
+            |keys: &[String], values: &[Option<Vec<u8>>]| -> PyResult<Bound<'py, PyDict>> {
+                let out = PyDict::new(py);
+                for (key, value) in keys.iter().zip(values) {
+                    if let Some(value) = value {
+                        out.set_item(key, PyBytes::new(py, value))?;
+                    }
+                }
+                Ok(out)
+            };
+        let seen_writes = PyDict::new(py);
+        for (at, seen_at) in &result.applied {
+            seen_writes.set_item(
+                &self.seen_keys[*at],
+                PyBytes::new(py, seen_at.to_string().as_bytes()),
+            )?;
+        }
+        let items: [Bound<'py, PyAny>; 6] = [
+            pairs(&result.ledger)?.into_any(),
+            pairs(&result.status)?.into_any(),
+            seen_writes.into_any(),
+            writes(&self.advertisers, &result.budgets)?.into_any(),
+            writes(&self.daily_keys, &result.daily)?.into_any(),
+            result.counts.into_pyobject(py)?.into_any(),
+        ];
+        PyTuple::new(py, items)
+    }
+}
+
+struct Computed {
+    ledger: Vec<(usize, Vec<u8>)>,
+    status: Vec<(usize, Vec<u8>)>,
+    applied: Vec<(usize, i64)>, // (position in seen_keys, first seen)
+    budgets: Vec<Option<Vec<u8>>>,
+    daily: Vec<Option<Vec<u8>>>,
+    counts: (i64, i64, i64, i64),
+}
+
+fn bad_state(what: &str, key: &str) -> PyErr {
+    PyValueError::new_err(format!(
+        "stored {what} for {key:?} is not what the handler writes"
+    ))
+}
+
+fn overflow(_: budget::Overflow) -> PyErr {
+    PyOverflowError::new_err("a budget figure does not fit in 64 bits")
+}
+
+impl BudgetRun {
+    fn slot(&mut self, index: usize, click: bool) -> PyResult<&mut Slot> {
+        let slot = self
+            .slots
+            .get_mut(index)
+            .ok_or_else(|| PyIndexError::new_err(index))?;
+        if slot.is_click != click {
+            return Err(PyValueError::new_err(format!(
+                "record {index} is not a {}",
+                if click { "click" } else { "funding event" }
+            )));
+        }
+        Ok(slot)
+    }
+
+    /// The Python handler's loop (agents/budgets.py, `_apply_in_python`), event for event.
+    fn compute(
+        &self,
+        seen: Vec<Option<Vec<u8>>>,
+        stored_budgets: Vec<Option<Vec<u8>>>,
+        stored_daily: Vec<Option<Vec<u8>>>,
+    ) -> PyResult<Computed> {
+        let mut first_seen: Vec<Option<i64>> = Vec::with_capacity(seen.len());
+        for (key, raw) in self.seen_keys.iter().zip(&seen) {
+            first_seen.push(match raw {
+                Some(raw) => Some(
+                    serde_json::from_slice::<i64>(raw)
+                        .map_err(|_| bad_state("duplicate-filter entry", key))?,
+                ),
+                None => None,
+            });
+        }
+        let mut budgets: Vec<Budget> = Vec::with_capacity(self.advertisers.len());
+        for (advertiser, raw) in self.advertisers.iter().zip(&stored_budgets) {
+            budgets.push(match raw {
+                Some(raw) => {
+                    serde_json::from_slice(raw).map_err(|_| bad_state("budget", advertiser))?
+                }
+                None => Budget::default(),
+            });
+        }
+        // The last applied event of each budget: its updated_at, set once at the end.
+        let mut last_applied: Vec<Option<&Arc<str>>> = vec![None; budgets.len()];
+        let mut daily: Vec<Option<Daily>> = (0..self.daily_keys.len()).map(|_| None).collect();
+        let mut out = Computed {
+            ledger: Vec::new(),
+            status: Vec::new(),
+            applied: Vec::new(),
+            budgets: Vec::new(),
+            daily: Vec::new(),
+            counts: (0, 0, 0, 0),
+        };
+        for (index, slot) in self.slots.iter().enumerate() {
+            let Some(event) = &slot.event else { continue };
+            let at = slot.state;
+            let budget = &mut budgets[at.budget];
+            let is_click = matches!(event.body, Body::Click { .. });
+            if let Some(first) = first_seen[at.seen] {
+                if slot
+                    .seen_at
+                    .checked_sub(first)
+                    .ok_or(budget::Overflow)
+                    .map_err(overflow)?
+                    <= self.window
+                {
+                    budget.duplicates = budget
+                        .duplicates
+                        .checked_add(1)
+                        .ok_or(budget::Overflow)
+                        .map_err(overflow)?;
+                    if is_click {
+                        out.counts.1 += 1
+                    } else {
+                        out.counts.3 += 1
+                    }
+                    continue;
+                }
+            }
+            first_seen[at.seen] = Some(slot.seen_at);
+            out.applied.push((at.seen, slot.seen_at));
+            last_applied[at.budget] = Some(&event.ts);
+            let outcome = match &event.body {
+                Body::Click {
+                    campaign_id, cpc, ..
+                } => {
+                    let click = budget::Click {
+                        advertiser_id: &event.advertiser_id,
+                        click_id: &event.id,
+                        cpc: *cpc,
+                        ts: &event.ts,
+                    };
+                    let outcome = budget::apply_click(budget, &click).map_err(overflow)?;
+                    if daily[at.daily].is_none() {
+                        daily[at.daily] = Some(match &stored_daily[at.daily] {
+                            Some(raw) => serde_json::from_slice(raw).map_err(|_| {
+                                bad_state("daily statistics", &self.daily_keys[at.daily])
+                            })?,
+                            None => Daily::new(),
+                        });
+                    }
+                    let rows = daily[at.daily].as_mut().expect("loaded above");
+                    budget::add_daily(rows, campaign_id, *cpc, outcome.entry.is_some())
+                        .map_err(overflow)?;
+                    outcome
+                }
+                Body::Funding { kind, amount } => {
+                    let funding = budget::Funding {
+                        advertiser_id: &event.advertiser_id,
+                        event_id: &event.id,
+                        kind,
+                        amount: *amount,
+                        ts: &event.ts,
+                    };
+                    budget::apply_funding(budget, &funding).map_err(overflow)?
+                }
+            };
+            if let Some(entry) = outcome.entry {
+                out.ledger.push((index, entry));
+            }
+            if let Some(change) = outcome.change {
+                out.status.push((index, change));
+            }
+            if is_click {
+                out.counts.0 += 1
+            } else {
+                out.counts.2 += 1
+            }
+        }
+        for (budget, ts) in budgets.iter_mut().zip(last_applied) {
+            if let Some(ts) = ts {
+                budget.updated_at = Some(ts.to_string());
+            }
+        }
+        // An applied key may repeat (a duplicate past the window): the last value wins, as in a dict.
+        out.budgets = budgets
+            .iter()
+            .map(|b| Some(budget::budget_json(b)))
+            .collect();
+        out.daily = daily
+            .iter()
+            .map(|d| d.as_ref().map(budget::daily_json))
+            .collect();
+        Ok(out)
+    }
+}
+
+#[pymodule]
+fn budget_kernel(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(parse, m)?)?;
+    m.add_class::<BudgetRun>()?;
+    m.add("ID_MAX", ID_MAX)?;
+    Ok(())
+}

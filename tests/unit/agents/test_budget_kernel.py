@@ -1,0 +1,205 @@
+"""The native budget kernel (native/, ``budget_kernel``) against the Python handler.
+
+Both implementations of agents/budgets.py run the same random batches, each on
+its own in-memory state; every batch must send the same records to every topic
+and write the same JSON, byte for byte. The batches mix what the kernel reads
+itself (plain clicks) with what it hands back to Python (top-ups, adjustments,
+clicks in other timestamp spellings, malformed records, wrong keys), duplicates
+inside and across batches, redeliveries after the duplicate window, and
+rejections that exhaust and top-ups that reactivate a budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+import budget_kernel
+import orjson
+import pytest
+
+import agents.budgets as budget_agents
+from app import topics
+from streaming.partition_batch import PartitionBatch, Record
+
+CLICKS = topics.ad_clicks.get_topic_name()
+FUNDING = topics.ad_budget.get_topic_name()
+DAY_MS = 86_400_000
+T0 = 1_795_500_000_000
+
+TIMESTAMPS = [
+    "2026-11-24T15:00:00Z",
+    "2026-11-24T14:59:59.999999Z",
+    "2026-11-24T23:30:00+09:00",
+    "2026-11-24T03:00:00-00:00",
+    "2026-11-24T03:00:00.5+00:00",
+    "2026-11-24T03:00:00.000000+00:00",
+    "2026-11-24T20:00:00-05:30",
+    "2024-02-29T15:00:00Z",
+    "2026-11-24 15:00:00Z",  # pydantic's spelling only
+    "2026-11-24T15:00:00.1234567Z",  # pydantic truncates; the plain paths refuse
+    "1969-12-31T23:59:59Z",  # before the kernel's range: Python decides
+    "2100-01-01T00:00:00Z",
+    "0001-01-01T00:00:00+10:00",  # its KST day is in year 0: dead-lettered
+    "2026-02-29T00:00:00Z",
+    "yesterday",
+]
+
+
+class MemoryBatch(PartitionBatch):
+    """A batch over plain dicts: what each implementation sends and writes."""
+
+    def __init__(self, partition: int, records: list[Record], state: dict[str, dict[str, Any]]) -> None:
+        super().__init__(partition, records)
+        self.state = state
+        self.sent: dict[str, list[tuple]] = {}
+
+    def _read(self, table: Any, key: str) -> Any:
+        return self.state.get(table.name, {}).get(key)
+
+    def send(self, topic: Any, key: bytes | None, value: bytes | None, headers: list) -> None:
+        self.sent.setdefault(topic.get_topic_name(), []).append((key, value, headers))
+
+    def send_keyed(self, topic: Any, key: bytes, value: bytes, headers: list) -> None:
+        raise AssertionError("the budget handler sends on its source partition")
+
+    def written(self) -> dict[str, dict[str, bytes]]:
+        """Every write of the batch as the JSON that reaches the store."""
+        out: dict[str, dict[str, bytes]] = {}
+        for table, writes in self.writes():
+            out.setdefault(table.name, {}).update({k: orjson.dumps(v) for k, v in writes.items()})
+        for table, raw in self.raw_writes():
+            out.setdefault(table.name, {}).update(raw)
+        return out
+
+    async def flush(self) -> None:
+        for name, writes in self.written().items():
+            self.state.setdefault(name, {}).update({k: orjson.loads(v) for k, v in writes.items()})
+
+
+def click(rng: random.Random, adv: str, click_id: str) -> bytes:
+    body: dict[str, Any] = {
+        "click_id": click_id,
+        "advertiser_id": adv,
+        "campaign_id": f"c-{rng.randint(1, 3)}",
+        "cpc": rng.choice([50, 100, 300, 700]),
+        "ts": rng.choice(TIMESTAMPS[:8]),
+    }
+    roll = rng.random()
+    if roll < 0.15:
+        body["ts"] = rng.choice(TIMESTAMPS[8:])
+    elif roll < 0.18:
+        body["cpc"] = rng.choice([0, -5, 1.5, "300", None, True])
+    elif roll < 0.20:
+        body["click_id"] = rng.choice(["", "k" * 201, '\u00e9\U0001f600\n"q"\\', 7])
+    elif roll < 0.21:
+        body["extra"] = 1
+    elif roll < 0.22:
+        return b'{"click_id":"k","click_id":"k2","advertiser_id":"' + adv.encode() + b'","campaign_id":"c",' \
+               b'"cpc":5,"ts":"2026-11-24T15:00:00Z"}'  # fmt: skip
+    elif roll < 0.23:
+        return b"{not json"
+    return orjson.dumps(body)
+
+
+def funding(rng: random.Random, adv: str, event_id: str) -> bytes:
+    kind = rng.choice(["top_up", "top_up", "adjust"])
+    amount = rng.randint(1, 3000) if kind == "top_up" else rng.choice([-500, 200])
+    return orjson.dumps({"event_id": event_id, "advertiser_id": adv, "type": kind, "amount": amount,
+                         "ts": rng.choice(TIMESTAMPS[:8])})  # fmt: skip
+
+
+def random_batches(seed: int, count: int) -> list[list[Record]]:
+    rng = random.Random(seed)
+    advertisers = [f"a-{i}" for i in range(4)] + ["광고주-\u00e9"]
+    ids: list[str] = []
+    now = T0
+    batches = []
+    for _ in range(count):
+        records = []
+        for offset in range(rng.randint(1, 60)):
+            # Mostly close together; now and then a day apart, on the duplicate window's edge.
+            edge = rng.random() < 0.03
+            now += rng.choice([DAY_MS - 1000, DAY_MS]) if edge else rng.choice([0, 1, 1000, 7_000])
+            adv = rng.choice(advertisers)
+            key = adv.encode() if rng.random() > 0.03 else b"a-nobody"
+            if rng.random() < 0.15:
+                value = funding(rng, adv, f"t-{rng.randint(0, 40)}")
+                records.append(Record(FUNDING, 0, offset, now, key, value))
+                continue
+            click_id = rng.choice(ids) if ids and rng.random() < 0.2 else f"k-{len(ids)}"
+            ids.append(click_id)
+            records.append(Record(CLICKS, 0, offset, now, key, click(rng, adv, click_id)))
+        batches.append(records)
+    return batches
+
+
+async def run_both(batches: list[list[Record]], monkeypatch: pytest.MonkeyPatch) -> dict[str, dict]:
+    """Each implementation's state after the batches (the same, or this fails)."""
+    states: dict[str, dict] = {"python": {}, "native": {}}
+    for number, records in enumerate(batches):
+        outcome = {}
+        for name, kernel in (("python", None), ("native", budget_kernel)):
+            monkeypatch.setattr(budget_agents, "kernel", kernel)
+            batch = MemoryBatch(0, records, states[name])
+            budget_agents.apply_budget_events.handler(batch)
+            outcome[name] = (batch.sent, batch.written())
+            await batch.flush()
+        assert outcome["native"][0] == outcome["python"][0], f"batch {number}: sends differ"
+        assert outcome["native"][1] == outcome["python"][1], f"batch {number}: writes differ"
+    assert states["native"] == states["python"]
+    return states["native"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_native_kernel_sends_and_writes_what_the_python_handler_does(
+    seed: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    batches = random_batches(seed, 40)
+    await run_both(batches, monkeypatch)
+    assert "runs in Python" not in caplog.text  # every batch went through the kernel
+
+
+def test_the_kernel_reads_plain_clicks_itself_and_leaves_the_rest_to_python() -> None:
+    plain = orjson.dumps({"click_id": "k", "advertiser_id": "a", "campaign_id": "c", "cpc": 5,
+                          "ts": "2026-11-24T15:00:00Z"})  # fmt: skip
+    records = [
+        Record(CLICKS, 0, 0, T0, b"a", plain),
+        Record(CLICKS, 0, 1, T0, b"b", plain),  # another advertiser's key
+        Record(CLICKS, 0, 2, T0, b"a", plain.replace(b"T15", b" 15")),
+        Record(FUNDING, 0, 3, T0, b"a", b"{}"),
+        Record(CLICKS, 0, 4, T0, b"a", None),
+    ]
+    run = budget_kernel.parse(records, CLICKS, 86_400)
+    assert run.pending == [1, 2, 3, 4]
+    assert run.keys() == (["click:k"], ["a"], ["a|2026-11-25"])
+
+
+async def test_a_batch_past_64_bits_runs_in_python(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    amounts = [2**61, 2**61, 2**62]  # the third top-up takes the balance past 2**63 - 1
+    records = [
+        Record(FUNDING, 0, i, T0 + i, b"a-1", orjson.dumps({"event_id": f"t-{i}", "advertiser_id": "a-1",
+               "type": "top_up", "amount": amount, "ts": "2026-11-24T15:00:00Z"}))  # fmt: skip
+        for i, amount in enumerate(amounts)
+    ] + [Record(FUNDING, 0, 9, T0 + 9, b"a-2", orjson.dumps({"event_id": "t-9", "advertiser_id": "a-2",
+         "type": "top_up", "amount": 2**63, "ts": "2026-11-24T15:00:00Z"}))]  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger=budget_agents.__name__):
+        state = await run_both([records[:2], records[2:3], records[3:]], monkeypatch)
+    assert caplog.text.count("runs in Python") == 2  # the 2nd and 3rd batches
+    budgets = state[budget_agents.budgets.name]
+    assert (budgets["a-1"]["balance"], budgets["a-2"]["balance"]) == (2**63, 2**63)
+
+
+def test_kernel_setting_picks_the_implementation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from config.settings import BudgetKernel
+
+    assert budget_agents.load_kernel(BudgetKernel.PYTHON) is None
+    assert budget_agents.load_kernel(BudgetKernel.NATIVE) is budget_kernel
+    assert budget_agents.load_kernel(BudgetKernel.AUTO) is budget_kernel
+    monkeypatch.setitem(__import__("sys").modules, "budget_kernel", None)  # not installed
+    assert budget_agents.load_kernel(BudgetKernel.AUTO) is None
+    with pytest.raises(ImportError, match="pip install ./native"):
+        budget_agents.load_kernel(BudgetKernel.NATIVE)
