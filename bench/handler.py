@@ -75,7 +75,8 @@ def run(clicks: int, advertisers: int, batch: int, repeats: int, kernel: str = "
     work = BenchClicks(advertisers, clicks, seed=1, topics=("ad-budget", "ad-clicks"))
     inputs = [("ad-budget", k, v) for k, v in work.top_ups] + [("ad-clicks", k, v) for k, v in work.clicks]
     batches = _batches(inputs, app.conf.topic_partitions, batch)
-    producer = _Producer(app.settings.producer_max_batch_bytes)
+    max_bytes = app.settings.producer_max_batch_bytes
+    producer = _Producer(max_bytes)
     tables = (accounting, budgets, daily_stats, seen_budget_events)
     best: dict[str, float] = {}
     for _ in range(repeats):
@@ -88,7 +89,7 @@ def run(clicks: int, advertisers: int, batch: int, repeats: int, kernel: str = "
         spent = dict.fromkeys(("handler", "prepare", "commit"), 0.0)
         for p, chunks in batches.items():
             for records in chunks:
-                tb = TransactionBatch(producer, None, p, records)  # type: ignore[arg-type]
+                tb = TransactionBatch(producer, None, p, records, max_bytes)  # type: ignore[arg-type]
                 t0 = time.process_time()
                 handler(tb)
                 t1 = time.process_time()

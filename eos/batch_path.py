@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +49,13 @@ from eos.store import TransactionalStore
 from eos.transactions import transactional_id_for
 from streaming.partition_batch import Handler, Headers, KeyValue, PartitionBatch, handlers_of
 
+try:  # the Rust kernel's record batches (native/): a list of records in one call
+    from budget_kernel import RecordBatch as NativeRecordBatch
+except ImportError:  # not installed: aiokafka's builders, a call per record
+    NativeRecordBatch = None
+
 Dest = tuple[str, int]  # (topic, partition)
+_NO_HEADERS: Headers = []
 # Handlers run here, one batch at a time, so the event loop stays free for HTTP
 # queries (the GIL switches every few ms) while a large batch is computed.
 _handler_thread = ThreadPoolExecutor(1, thread_name_prefix="batch-handler")
@@ -57,12 +64,19 @@ _partitioner = DefaultPartitioner()
 
 
 class TransactionBatch(PartitionBatch):
-    def __init__(self, producer: Any, gate: CommitGate, partition: int, records: Sequence[Any]) -> None:
+    def __init__(
+        self, producer: Any, gate: CommitGate, partition: int, records: Sequence[Any], max_batch_bytes: int
+    ) -> None:
         super().__init__(partition, records)
         self._producer = producer  # aiokafka's transactional producer of the source partition
         self._gate = gate
-        self._builders: dict[tuple[str, int], Any] = {}
-        self._full: list[tuple[tuple[str, int], Any]] = []
+        self._max_batch_bytes = max_batch_bytes
+        # One open record batch per destination, aiokafka's or native (with its
+        # headers); a full one, or one of the other kind, moves to _full first,
+        # so each destination's records go out in the order they were sent.
+        self._builders: dict[Dest, Any] = {}
+        self._natives: dict[Dest, tuple[Any, Headers]] = {}
+        self._full: list[tuple[Dest, Any]] = []
         self._keyed: list[tuple[str, bytes, bytes, Headers]] = []
         self._stores: dict[Dest, TransactionalStore] = {}  # by changelog partition
         self._dests: dict[Any, Dest] = {}  # by topic
@@ -75,18 +89,16 @@ class TransactionBatch(PartitionBatch):
         raws = _store(table).read_many(self.partition, [key.encode() for key in keys])
         return [None if raw is None else orjson.loads(raw) for raw in raws]
 
-    def get_raw_many(self, table: Any, keys: Sequence[str]) -> list[bytes | None]:
+    def get_raw_many(self, table: Any, keys: Sequence[bytes]) -> list[bytes | None]:
         if table.name in self._writes or table.name in self._raw:
             return super().get_raw_many(table, keys)
-        return _store(table).read_many(self.partition, [key.encode() for key in keys])
+        return _store(table).read_many(self.partition, keys)
 
     def send(self, topic: Any, key: bytes | None, value: bytes | None, headers: Headers) -> None:
         self._append(self._dest(topic), key, value, headers)
 
     def send_many(self, topic: Any, records: Sequence[KeyValue], headers: Headers) -> None:
-        dest, append = self._dest(topic), self._append
-        for key, value in records:
-            append(dest, key, value, headers)
+        self._append_many(self._dest(topic), records, headers)
 
     def _dest(self, topic: Any) -> Dest:
         dest = self._dests.get(topic)
@@ -100,6 +112,9 @@ class TransactionBatch(PartitionBatch):
     def _append(self, dest: Dest, key: bytes | None, value: bytes | None, headers: Headers) -> None:
         builder = self._builders.get(dest)
         if builder is None:
+            native = self._natives.pop(dest, None)
+            if native is not None:
+                self._full.append((dest, native[0]))
             builder = self._builders[dest] = self._producer.create_batch()
         if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
             self._full.append((dest, builder))  # full: send it, go on in a new one
@@ -107,20 +122,40 @@ class TransactionBatch(PartitionBatch):
             if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
                 raise ValueError(f"a record for {dest[0]} does not fit in an empty record batch")
 
+    def _append_many(self, dest: Dest, records: Sequence[KeyValue], headers: Headers) -> None:
+        if NativeRecordBatch is None:
+            for key, value in records:
+                self._append(dest, key, value, headers)
+            return
+        builder = self._builders.pop(dest, None)
+        if builder is not None:
+            self._full.append((dest, builder))
+        records = records if type(records) is list else list(records)
+        start, end = 0, len(records)
+        now_ms = int(time.time() * 1000)
+        while start < end:
+            native = self._natives.get(dest)
+            if native is None or native[1] is not headers:
+                if native is not None:
+                    self._full.append((dest, native[0]))
+                batch = NativeRecordBatch(self._max_batch_bytes, now_ms, headers, True)
+                native = self._natives[dest] = (batch, headers)
+            start = native[0].fill(records, start)
+            if start < end:  # full: send it, go on in a new one
+                self._full.append((dest, self._natives.pop(dest)[0]))
+
     def prepare(self) -> None:
         """Serialize the batch's writes, stage them and queue their changelog
         records: CPU only, so it runs off the event loop with the handler."""
         for table, writes in self.writes():
             self._stage(table, {key.encode(): orjson.dumps(value) for key, value in writes.items()})
         for table, raw in self.raw_writes():
-            self._stage(table, {key.encode(): value for key, value in raw.items()})
+            self._stage(table, raw)
 
     def _stage(self, table: Any, staged: dict[bytes, bytes]) -> None:
         store = _store(table)
         changelog = (table.changelog_topic.get_topic_name(), self.partition)
-        append, no_headers = self._append, []
-        for key, value in staged.items():
-            append(changelog, key, value, no_headers)
+        self._append_many(changelog, list(staged.items()), _NO_HEADERS)
         store.stage(self.partition, staged)
         self._stores[changelog] = store
 
@@ -128,7 +163,8 @@ class TransactionBatch(PartitionBatch):
         """Hand every record batch to the source partition's transactional producer."""
         if self._keyed:
             await self._partition_keyed()
-        for dest, builder in [*self._full, *self._builders.items()]:
+        natives = [(dest, native) for dest, (native, _) in self._natives.items()]
+        for dest, builder in [*self._full, *self._builders.items(), *natives]:
             count = builder.record_count()
             fut = await self._producer.send_batch(builder, dest[0], partition=dest[1])
             store = self._stores.get(dest)
@@ -227,7 +263,7 @@ async def _run_one(
     ordered = parts[0][1] if len(parts) == 1 else _merged(parts)
     tid = transactional_id_for(app, parts[0][0].topic, partition)
     producer = app.producer._transaction_producers[tid]  # the driver has no public lookup
-    batch = TransactionBatch(producer, gate, partition, ordered)
+    batch = TransactionBatch(producer, gate, partition, ordered, app.settings.producer_max_batch_bytes)
     try:
         await loop.run_in_executor(_handler_thread, _handle, handler, batch)
         await batch.deliver()

@@ -53,7 +53,7 @@ class PartitionBatch(ABC):
         self.partition = partition
         self.records = records  # Record-like, in processing order
         self._writes: dict[str, dict[str, Any]] = {}
-        self._raw: dict[str, dict[str, bytes]] = {}  # JSON written by put_raw_many
+        self._raw: dict[str, dict[bytes, bytes]] = {}  # JSON written by put_raw_many, by UTF-8 key
         self._tables: dict[str, Any] = {}
 
     def get(self, table: Any, key: str) -> Any:
@@ -62,8 +62,8 @@ class PartitionBatch(ABC):
         if writes is not None and key in writes:
             return writes[key]
         raw = self._raw.get(table.name)
-        if raw is not None and key in raw:
-            return orjson.loads(raw[key])
+        if raw is not None and (value := raw.get(key.encode())) is not None:
+            return orjson.loads(value)
         return self._read(table, key)
 
     def get_many(self, table: Any, keys: Sequence[str]) -> dict[str, Any]:
@@ -76,8 +76,8 @@ class PartitionBatch(ABC):
         for key in keys:
             if key in writes:
                 found[key] = writes[key]
-            elif key in raw:
-                found[key] = orjson.loads(raw[key])
+            elif (value := raw.get(key.encode())) is not None:
+                found[key] = orjson.loads(value)
             else:
                 missing.append(key)
         if missing:
@@ -93,15 +93,16 @@ class PartitionBatch(ABC):
         if values:
             self._writes_to(table).update(values)
 
-    def get_raw_many(self, table: Any, keys: Sequence[str]) -> list[bytes | None]:
+    def get_raw_many(self, table: Any, keys: Sequence[bytes]) -> list[bytes | None]:
         """The JSON of each key's value as this batch left it (None if absent), in
-        order: for a handler that parses state itself (the native budget kernel)."""
-        found = self.get_many(table, keys)
-        return [None if (value := found[key]) is None else orjson.dumps(value) for key in keys]
+        order: for a handler that parses state itself (the native budget kernel).
+        Keys here are the UTF-8 bytes of the table's keys, as the store holds them."""
+        found = self.get_many(table, [key.decode() for key in keys])
+        return [None if (value := found[key.decode()]) is None else orjson.dumps(value) for key in keys]
 
-    def put_raw_many(self, table: Any, values: dict[str, bytes]) -> None:
-        """``put`` for values already spelled as JSON, written as they are. A table
-        is written either this way or with put/put_many within one batch."""
+    def put_raw_many(self, table: Any, values: dict[bytes, bytes]) -> None:
+        """``put`` for values already spelled as JSON, by UTF-8 key, written as they
+        are. A table is written either this way or with put/put_many within one batch."""
         if not values:
             return
         if table.name in self._writes:
@@ -127,8 +128,8 @@ class PartitionBatch(ABC):
         for name, writes in self._writes.items():
             yield self._tables[name], writes
 
-    def raw_writes(self) -> Iterator[tuple[Any, dict[str, bytes]]]:
-        """(table, {key: JSON}) for every table the batch wrote with put_raw_many."""
+    def raw_writes(self) -> Iterator[tuple[Any, dict[bytes, bytes]]]:
+        """(table, {UTF-8 key: JSON}) for every table the batch wrote with put_raw_many."""
         for name, raw in self._raw.items():
             yield self._tables[name], raw
 
@@ -188,7 +189,7 @@ class AgentBatch(PartitionBatch):
                 table[key] = value
         for table, raw in self.raw_writes():
             for key, value in raw.items():
-                table[key] = orjson.loads(value)
+                table[key.decode()] = orjson.loads(value)
         for topic, key, value, headers, partition in self._sends:
             fut = await topic.send(key=key, value=value, partition=partition, headers=headers)
             if topic.app.in_transaction:

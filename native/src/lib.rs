@@ -17,6 +17,7 @@
 //! in 64 bits raises OverflowError: the handler then runs the batch in Python.
 
 mod budget;
+mod records;
 mod timestamp;
 
 use budget::{Budget, Daily};
@@ -132,6 +133,7 @@ struct BudgetRun {
     seen_keys: Vec<String>,
     advertisers: Vec<String>,
     daily_keys: Vec<String>,
+    py_keys: [Vec<Py<PyBytes>>; 3], // the three lists above as Python bytes, made once
 }
 
 /// Read one partition batch's records (anything with topic, key, value and a
@@ -186,6 +188,7 @@ fn parse(
         seen_keys: Vec::new(),
         advertisers: Vec::new(),
         daily_keys: Vec::new(),
+        py_keys: Default::default(),
     })
 }
 
@@ -259,8 +262,12 @@ impl BudgetRun {
     }
 
     /// (duplicate-filter keys, advertisers, advertiser-day keys) the batch reads,
-    /// each once, in order of first use.
-    fn keys(&mut self) -> (Vec<String>, Vec<String>, Vec<String>) {
+    /// each once, in order of first use, as UTF-8 bytes (the store's keys).
+    #[allow(clippy::type_complexity)]
+    fn keys<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>, Bound<'py, PyList>)> {
         let (mut seen, mut advertisers, mut daily) =
             (HashMap::default(), HashMap::default(), HashMap::default());
         self.seen_keys.clear();
@@ -282,11 +289,19 @@ impl BudgetRun {
                 slot.state.daily = unique(&mut self.daily_keys, &mut daily, key);
             }
         }
-        (
-            self.seen_keys.clone(),
-            self.advertisers.clone(),
-            self.daily_keys.clone(),
-        )
+        let to_py = |keys: &[String]| -> Vec<Py<PyBytes>> {
+            keys.iter()
+                .map(|k| PyBytes::new(py, k.as_bytes()).unbind())
+                .collect()
+        };
+        self.py_keys = [
+            to_py(&self.seen_keys),
+            to_py(&self.advertisers),
+            to_py(&self.daily_keys),
+        ];
+        let [seen, advertisers, daily] = &self.py_keys;
+        let list = |keys: &Vec<Py<PyBytes>>| PyList::new(py, keys.iter().map(|k| k.bind(py)));
+        Ok((list(seen)?, list(advertisers)?, list(daily)?))
     }
 
     /// Apply the events, given the stored JSON (or None) of each key of ``keys()``
@@ -324,12 +339,13 @@ impl BudgetRun {
                 .map(|(i, value)| (self.slots[*i].key.clone_ref(py), PyBytes::new(py, value)));
             PyList::new(py, items)
         };
+        let [seen_keys, advertisers, daily_keys] = &self.py_keys;
         let writes =
-            |keys: &[String], values: &[Option<Vec<u8>>]| -> PyResult<Bound<'py, PyDict>> {
+            |keys: &[Py<PyBytes>], values: &[Option<Vec<u8>>]| -> PyResult<Bound<'py, PyDict>> {
                 let out = PyDict::new(py);
                 for (key, value) in keys.iter().zip(values) {
                     if let Some(value) = value {
-                        out.set_item(key, PyBytes::new(py, value))?;
+                        out.set_item(key.bind(py), PyBytes::new(py, value))?;
                     }
                 }
                 Ok(out)
@@ -337,7 +353,7 @@ impl BudgetRun {
         let seen_writes = PyDict::new(py);
         for (at, seen_at) in &result.applied {
             seen_writes.set_item(
-                &self.seen_keys[*at],
+                seen_keys[*at].bind(py),
                 PyBytes::new(py, seen_at.to_string().as_bytes()),
             )?;
         }
@@ -345,8 +361,8 @@ impl BudgetRun {
             pairs(&result.ledger)?.into_any(),
             pairs(&result.status)?.into_any(),
             seen_writes.into_any(),
-            writes(&self.advertisers, &result.budgets)?.into_any(),
-            writes(&self.daily_keys, &result.daily)?.into_any(),
+            writes(advertisers, &result.budgets)?.into_any(),
+            writes(daily_keys, &result.daily)?.into_any(),
             result.counts.into_pyobject(py)?.into_any(),
         ];
         PyTuple::new(py, items)
@@ -522,6 +538,7 @@ impl BudgetRun {
 fn budget_kernel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse, m)?)?;
     m.add_class::<BudgetRun>()?;
+    m.add_class::<records::RecordBatch>()?;
     m.add("ID_MAX", ID_MAX)?;
     Ok(())
 }

@@ -64,18 +64,18 @@ class MemoryBatch(PartitionBatch):
     def send_keyed(self, topic: Any, key: bytes, value: bytes, headers: list) -> None:
         raise AssertionError("the budget handler sends on its source partition")
 
-    def written(self) -> dict[str, dict[str, bytes]]:
-        """Every write of the batch as the JSON that reaches the store."""
-        out: dict[str, dict[str, bytes]] = {}
+    def written(self) -> dict[str, dict[bytes, bytes]]:
+        """Every write of the batch as the key and JSON that reach the store."""
+        out: dict[str, dict[bytes, bytes]] = {}
         for table, writes in self.writes():
-            out.setdefault(table.name, {}).update({k: orjson.dumps(v) for k, v in writes.items()})
+            out.setdefault(table.name, {}).update({k.encode(): orjson.dumps(v) for k, v in writes.items()})
         for table, raw in self.raw_writes():
             out.setdefault(table.name, {}).update(raw)
         return out
 
     async def flush(self) -> None:
         for name, writes in self.written().items():
-            self.state.setdefault(name, {}).update({k: orjson.loads(v) for k, v in writes.items()})
+            self.state.setdefault(name, {}).update({k.decode(): orjson.loads(v) for k, v in writes.items()})
 
 
 def click(rng: random.Random, adv: str, click_id: str) -> bytes:
@@ -173,7 +173,7 @@ def test_the_kernel_reads_plain_clicks_itself_and_leaves_the_rest_to_python() ->
     ]
     run = budget_kernel.parse(records, CLICKS, 86_400)
     assert run.pending == [1, 2, 3, 4]
-    assert run.keys() == (["click:k"], ["a"], ["a|2026-11-25"])
+    assert run.keys() == ([b"click:k"], [b"a"], [b"a|2026-11-25"])
 
 
 async def test_a_batch_past_64_bits_runs_in_python(

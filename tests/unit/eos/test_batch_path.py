@@ -57,6 +57,7 @@ def deployment(handler: Any) -> tuple[SimpleNamespace, dict[str, FakeProducer]]:
 
     app = SimpleNamespace(
         conf=SimpleNamespace(id="app"),
+        settings=SimpleNamespace(producer_max_batch_bytes=512 * 1024),
         consumer=SimpleNamespace(partition_count=lambda topic: 6),
         producer=SimpleNamespace(_transaction_producers=producers),
         crash=crash,
