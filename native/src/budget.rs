@@ -189,15 +189,34 @@ fn string(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(&mut *out, s).expect("a str always serializes");
 }
 
-fn field_str(out: &mut Vec<u8>, name: &str, value: &str) {
-    write!(out, "\"{name}\":").unwrap();
-    string(out, value);
+/// A JSON value of the records and state written here.
+pub enum Json<'a> {
+    Str(&'a str),
+    Int(i64),
+    Null,
 }
 
-fn field_int(out: &mut Vec<u8>, name: &str, value: i64) {
-    write!(out, "\"{name}\":{value}").unwrap();
+/// `{"name":value,...}`, compact, in the order given: orjson's spelling of a dict
+/// or dataclass with these fields.
+fn object(fields: &[(&str, Json)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(48 * fields.len());
+    out.push(b'{');
+    for (i, (name, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write!(out, "\"{name}\":").unwrap();
+        match value {
+            Json::Str(s) => string(&mut out, s),
+            Json::Int(n) => write!(out, "{n}").unwrap(),
+            Json::Null => out.extend_from_slice(b"null"),
+        }
+    }
+    out.push(b'}');
+    out
 }
 
+/// `LedgerEntry`, as orjson serializes the dataclass.
 pub fn ledger_entry(
     advertiser_id: &str,
     entry_id: &str,
@@ -206,23 +225,17 @@ pub fn ledger_entry(
     balance: i64,
     ts: &str,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(160);
-    out.push(b'{');
-    field_str(&mut out, "advertiser_id", advertiser_id);
-    out.push(b',');
-    field_str(&mut out, "entry_id", entry_id);
-    out.push(b',');
-    field_str(&mut out, "kind", kind);
-    out.push(b',');
-    field_int(&mut out, "amount", amount);
-    out.push(b',');
-    field_int(&mut out, "balance_after", balance);
-    out.push(b',');
-    field_str(&mut out, "ts", ts);
-    out.push(b'}');
-    out
+    object(&[
+        ("advertiser_id", Json::Str(advertiser_id)),
+        ("entry_id", Json::Str(entry_id)),
+        ("kind", Json::Str(kind)),
+        ("amount", Json::Int(amount)),
+        ("balance_after", Json::Int(balance)),
+        ("ts", Json::Str(ts)),
+    ])
 }
 
+/// `StatusChange`, as orjson serializes the dataclass.
 pub fn status_change(
     advertiser_id: &str,
     status: &str,
@@ -230,45 +243,31 @@ pub fn status_change(
     cause_id: &str,
     ts: &str,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(140);
-    out.push(b'{');
-    field_str(&mut out, "advertiser_id", advertiser_id);
-    out.push(b',');
-    field_str(&mut out, "status", status);
-    out.push(b',');
-    field_int(&mut out, "balance", balance);
-    out.push(b',');
-    field_str(&mut out, "cause_id", cause_id);
-    out.push(b',');
-    field_str(&mut out, "ts", ts);
-    out.push(b'}');
-    out
+    object(&[
+        ("advertiser_id", Json::Str(advertiser_id)),
+        ("status", Json::Str(status)),
+        ("balance", Json::Int(balance)),
+        ("cause_id", Json::Str(cause_id)),
+        ("ts", Json::Str(ts)),
+    ])
 }
 
+/// `Budget.to_dict()`.
 pub fn budget_json(b: &Budget) -> Vec<u8> {
-    let mut out = Vec::with_capacity(200);
-    out.push(b'{');
-    for (name, value) in [
-        ("balance", b.balance),
-        ("spent", b.spent),
-        ("funded", b.funded),
-        ("charged", b.charged),
-        ("rejected", b.rejected),
-        ("duplicates", b.duplicates),
-    ] {
-        field_int(&mut out, name, value);
-        out.push(b',');
-    }
-    field_str(&mut out, "status", &b.status);
-    out.push(b',');
-    field_int(&mut out, "last_rejected_cpc", b.last_rejected_cpc);
-    out.extend_from_slice(b",\"updated_at\":");
-    match &b.updated_at {
-        Some(ts) => string(&mut out, ts),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.push(b'}');
-    out
+    object(&[
+        ("balance", Json::Int(b.balance)),
+        ("spent", Json::Int(b.spent)),
+        ("funded", Json::Int(b.funded)),
+        ("charged", Json::Int(b.charged)),
+        ("rejected", Json::Int(b.rejected)),
+        ("duplicates", Json::Int(b.duplicates)),
+        ("status", Json::Str(&b.status)),
+        ("last_rejected_cpc", Json::Int(b.last_rejected_cpc)),
+        (
+            "updated_at",
+            b.updated_at.as_deref().map_or(Json::Null, Json::Str),
+        ),
+    ])
 }
 
 pub fn daily_json(daily: &Daily) -> Vec<u8> {
