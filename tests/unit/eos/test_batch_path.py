@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aiokafka.partitioner import murmur2
+from eos_fakes import FakeProducer
 from faust.types import TP
 
 from eos import batch_path
@@ -15,37 +16,6 @@ from eos.gate import BatchFailed, gate_of
 from streaming.partition_batch import handlers_of
 
 CLICKS, FUNDING = "clicks", "funding"
-
-
-class FakeBuilder:
-    def __init__(self) -> None:
-        self.records: list[tuple] = []
-
-    def append(self, *, timestamp: Any, key: bytes, value: bytes, headers: list) -> object:
-        self.records.append((key, value))
-        return object()
-
-    def record_count(self) -> int:
-        return len(self.records)
-
-
-class FakeProducer:
-    """aiokafka's transactional producer, as far as the batch path uses it."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, int, list]] = []
-
-    async def partitions_for(self, topic: str) -> set[int]:
-        return {0, 1, 2, 3, 4, 5}
-
-    def create_batch(self) -> FakeBuilder:
-        return FakeBuilder()
-
-    async def send_batch(self, builder: FakeBuilder, topic: str, *, partition: int) -> asyncio.Future:
-        self.sent.append((topic, partition, builder.records))
-        fut = asyncio.get_running_loop().create_future()
-        fut.set_result(SimpleNamespace(offset=0))
-        return fut
 
 
 def deployment(handler: Any) -> tuple[SimpleNamespace, dict[str, FakeProducer]]:

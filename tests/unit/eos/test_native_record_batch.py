@@ -3,17 +3,12 @@ with aiokafka's own v2 record batch reader, and their order in the batch path.""
 
 from __future__ import annotations
 
-from aiokafka.record.default_records import DefaultRecordBatch
 from budget_kernel import RecordBatch
+from eos_fakes import FakeProducer, read_native
 
 from eos.batch_path import TransactionBatch
 
 HEADERS = [("replay.generation", b"0"), ("trace", None)]
-
-
-def read(batch: RecordBatch) -> DefaultRecordBatch:
-    batch._set_producer_state(4242, 7, 1000)
-    return DefaultRecordBatch(bytes(batch._build()))
 
 
 def test_a_built_batch_is_what_aiokafka_reads_crc_producer_state_and_records() -> None:
@@ -21,7 +16,7 @@ def test_a_built_batch_is_what_aiokafka_reads_crc_producer_state_and_records() -
     batch = RecordBatch(1 << 20, 1_795_500_000_123, HEADERS, True)
     assert batch.fill(records, 0) == len(records)
     assert (batch.record_count(), batch.closed()) == (4, True)
-    decoded = read(batch)
+    decoded = read_native(batch)
     assert decoded.validate_crc()
     assert decoded.is_transactional and not decoded.is_control_batch
     assert (decoded.producer_id, decoded.producer_epoch, decoded.base_sequence) == (4242, 7, 1000)
@@ -41,47 +36,19 @@ def test_a_full_batch_says_where_it_stopped_and_the_next_goes_on_from_there() ->
         start = batch.fill(records, start)
         batches.append(batch)
     assert len(batches) > 4 and all(b.size() <= 1024 for b in batches)
-    assert [(r.key, r.value) for b in batches for r in read(b)] == records
+    assert [(r.key, r.value) for b in batches for r in read_native(b)] == records
 
 
 def test_a_record_larger_than_the_limit_goes_alone_in_its_batch() -> None:
     batch = RecordBatch(100, 1, [], False)
     assert batch.fill([(b"k", b"v" * 500), (b"k", b"w")], 0) == 1
-    decoded = read(batch)
+    decoded = read_native(batch)
     assert not decoded.is_transactional and [r.value for r in decoded] == [b"v" * 500]
 
 
 def test_aiokafka_never_appends_to_it() -> None:
     batch = RecordBatch(1024, 1, [], True)
     assert batch.append(timestamp=None, key=b"k", value=b"v", headers=[]) is None
-
-
-class Builder:
-    def __init__(self) -> None:
-        self.records: list[tuple] = []
-
-    def append(self, *, timestamp: object, key: bytes, value: bytes, headers: list) -> object:
-        self.records.append((key, value))
-        return object()
-
-    def record_count(self) -> int:
-        return len(self.records)
-
-
-class Producer:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, list]] = []
-
-    def create_batch(self) -> Builder:
-        return Builder()
-
-    async def send_batch(self, builder: object, topic: str, *, partition: int) -> object:
-        if isinstance(builder, Builder):
-            records = builder.records
-        else:
-            records = [(r.key, r.value) for r in read(builder)]
-        self.sent.append((topic, records))
-        return None
 
 
 class Topic:
@@ -95,7 +62,7 @@ class Gate:
 
 
 async def test_one_destination_keeps_its_order_across_both_kinds_of_batch() -> None:
-    producer = Producer()
+    producer = FakeProducer()
     batch = TransactionBatch(producer, Gate(), 0, [], max_batch_bytes=1024)  # type: ignore[arg-type]
     out = Topic()
     batch.send(out, b"k", b"1", [])
@@ -103,7 +70,7 @@ async def test_one_destination_keeps_its_order_across_both_kinds_of_batch() -> N
     batch.send(out, b"k", b"4", [])
     batch.send_many(out, [(b"k", bytes([53 + i % 5]) * 200) for i in range(10)], HEADERS)
     await batch.deliver()
-    values = [v for _, records in producer.sent for _, v in records]
+    values = [v for _, _, records in producer.sent for _, v in records]
     assert values[:4] == [b"1", b"2", b"3", b"4"]
     assert values[4:] == [bytes([53 + i % 5]) * 200 for i in range(10)]
     assert len(producer.sent) > 4  # the last ten went out in several batches of 1 KiB
