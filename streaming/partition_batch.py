@@ -70,13 +70,13 @@ class PartitionBatch(ABC):
         """``get`` for many keys at once, {key: value or None}: one store lookup
         for all the keys the batch has not written."""
         writes = self._writes.get(table.name) or {}
-        raw = self._raw.get(table.name) or {}
+        raw = self._raw.get(table.name)  # None on the Python handler's path: no encode per key
         found = {}
         missing = []
         for key in keys:
             if key in writes:
                 found[key] = writes[key]
-            elif (value := raw.get(key.encode())) is not None:
+            elif raw is not None and (value := raw.get(key.encode())) is not None:
                 found[key] = orjson.loads(value)
             else:
                 missing.append(key)
