@@ -62,3 +62,18 @@ def test_get_many_sees_the_batch_writes_and_reads_the_rest_in_one_lookup() -> No
     assert batch.get_many(table, ["a", "d"]) == {"a": 10, "d": 40}
     assert batch.lookups == 1  # every key written by the batch: no lookup
     assert next(batch.writes()) == (table, {"b": 20, "c": 30, "a": 10, "d": 40})
+
+
+def test_raw_writes_are_seen_by_every_read_and_do_not_mix_with_put() -> None:
+    table, other = SimpleNamespace(name="budgets"), SimpleNamespace(name="daily")
+    batch = CountingBatch({"a": {"balance": 1}, "b": {"balance": 2}})
+    batch.put_raw_many(table, {b"b": b'{"balance":20}', "광".encode(): b"3"})
+    assert batch.get(table, "b") == {"balance": 20} and batch.get(table, "광") == 3
+    assert batch.get_many(table, ["a", "b"]) == {"a": {"balance": 1}, "b": {"balance": 20}}
+    assert batch.get_raw_many(table, [b"a", b"b", b"z"]) == [b'{"balance":1}', b'{"balance":20}', None]
+    assert list(batch.raw_writes()) == [(table, {b"b": b'{"balance":20}', "광".encode(): b"3"})]
+    with pytest.raises(ValueError, match="put_raw_many"):
+        batch.put(table, "c", {})
+    batch.put(other, "x", 1)
+    with pytest.raises(ValueError, match="put\\(\\)"):
+        batch.put_raw_many(other, {b"y": b"2"})
