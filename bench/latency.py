@@ -5,7 +5,8 @@
   it: produce -> visible over HTTP, ``POLL`` resolution. At most ``INFLIGHT`` probes at once.
 * HTTP queries: an open-loop aiohttp client in a process of its own (bench.query_load)
   sends ``GET /advertisers/{id}/budget`` for random advertisers at a fixed rate while the
-  load goes on; latency is measured from each request's scheduled time.
+  load goes on; latency is measured from each request's scheduled time, and also from
+  the moment the client sent it (without the client's own lateness).
 
 Load and probe advertisers get a huge top-up first, so every click is charged.
 """
@@ -36,7 +37,8 @@ class Latency:
     seconds: float
     e2e: list[float] = field(default_factory=list)
     e2e_lost: int = 0
-    query: list[float] = field(default_factory=list)
+    query: list[float] = field(default_factory=list)  # from each request's scheduled time
+    query_from_send: list[float] = field(default_factory=list)  # from the moment it was sent
     query_errors: dict[str, int] = field(default_factory=dict)  # kind -> count
     query_rate: float = 0.0
     backlog: dict[str, int] = field(default_factory=dict)  # phase -> inputs not yet accounted
@@ -133,6 +135,7 @@ async def _queries(worker: Worker, rate: float, out: Latency, until: float) -> N
         raise RuntimeError(f"bench.query_load exited with {proc.returncode}")
     result = orjson.loads(stdout)
     out.query.extend(result["latencies"])
+    out.query_from_send.extend(result["from_send"])
     for kind, count in result["errors"].items():
         out.query_errors[kind] = out.query_errors.get(kind, 0) + count
     out.query_rate = result["rate"]

@@ -3,8 +3,11 @@
 It runs in a process of its own. The bench process also produces the click load
 and polls the end-to-end probes; a query timed there would wait for that work too,
 charging the bench's own event loop to the worker. Each request is timed from its
-scheduled time (a stalled server is not hidden by a client that waits). Prints one
-JSON object: ``{"latencies": [seconds...], "errors": {kind: count}, "rate": req/s}``.
+scheduled time (a stalled server is not hidden by a client that waits), and also
+from the moment it was sent: the difference is this client's own lateness (its
+timer and its turn on a busy CPU), which the first figure charges to the server.
+Prints one JSON object: ``{"latencies": [s...], "from_send": [s...], "errors": {kind: count},
+"rate": req/s}``.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ async def run(url: str, rate: float, seconds: float, advertisers: int) -> dict:
     """Query the budgets of advertisers l-0 ... l-{advertisers - 1} (bench.latency's load)."""
     rng = random.Random(3)
     latencies: list[float] = []
+    from_send: list[float] = []
     errors: dict[str, int] = {}
 
     async def one(http: aiohttp.ClientSession, scheduled: float) -> None:
         adv = f"l-{rng.randrange(advertisers)}"
+        sent = time.monotonic()
         try:
             async with http.get(f"{url}/advertisers/{adv}/budget") as resp:
                 await resp.read()
@@ -34,7 +39,9 @@ async def run(url: str, rate: float, seconds: float, advertisers: int) -> dict:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             error = type(exc).__name__
         if error is None:
-            latencies.append(time.monotonic() - scheduled)
+            done = time.monotonic()
+            latencies.append(done - scheduled)
+            from_send.append(done - sent)
         else:
             errors[error] = errors.get(error, 0) + 1
 
@@ -48,7 +55,7 @@ async def run(url: str, rate: float, seconds: float, advertisers: int) -> dict:
             await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
             tasks.append(asyncio.create_task(one(http, scheduled)))
         await asyncio.gather(*tasks)
-    return {"latencies": latencies, "errors": errors, "rate": len(tasks) / seconds}
+    return {"latencies": latencies, "from_send": from_send, "errors": errors, "rate": len(tasks) / seconds}
 
 
 def main(argv: list[str]) -> None:

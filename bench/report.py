@@ -47,6 +47,8 @@ def latency_dict(lat: Latency, target: float, worker: Worker) -> dict:
         "query_rate": lat.query_rate,
         "query_p50": percentile(lat.query, 50),
         "query_p99": percentile(lat.query, 99),
+        "query_sent_p50": percentile(lat.query_from_send, 50),
+        "query_sent_p99": percentile(lat.query_from_send, 99),
         "query_samples": len(lat.query),
         "query_errors": lat.query_errors,
         "backlog_at_end": lat.backlog,
@@ -103,13 +105,15 @@ def lines(res: dict) -> list[str]:
             if lat["rate"] == lat["target_rate"]
             else f" (not {lat['target_rate']:.0f}: the worker cannot sustain it)"
         )
+        sent_p50, sent_p99 = (lat.get(f"query_sent_{p}", float("nan")) for p in ("p50", "p99"))
         out.append(
             f"latency at {lat['rate']:.0f} clicks/s{lowered}: produce -> visible over HTTP (polled every "
             f"{POLL * 1000:.0f} ms) "
             f"p50 {fmt_ms(lat['e2e_p50'])} ms p99 {fmt_ms(lat['e2e_p99'])} ms "
             f"({lat['e2e_samples']} probes, {lat['e2e_lost']} lost); GET /advertisers/{{id}}/budget at "
             f"{lat['query_rate']:.0f} req/s p50 {fmt_ms(lat['query_p50'])} ms "
-            f"p99 {fmt_ms(lat['query_p99'])} ms "
+            f"p99 {fmt_ms(lat['query_p99'])} ms from the scheduled time "
+            f"(p50 {fmt_ms(sent_p50)} ms p99 {fmt_ms(sent_p99)} ms from the send) "
             f"(errors: {lat['query_errors'] or 'none'}); kept up: {lat['sustained']} "
             f"(inputs waiting at phase ends: {lat['backlog_at_end']})"
         )
