@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 from aiohttp import web
 
 from bench import query_load
+from bench.measure import free_port
 
 DELAY = 0.03
 
@@ -16,12 +16,6 @@ DELAY = 0.03
 @pytest.fixture
 def _no_network() -> None:
     """Overrides tests/unit/conftest.py's guard: this test's only peer is the loopback server it starts."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def test_times_each_request_from_its_schedule_and_from_its_send() -> None:
@@ -33,7 +27,7 @@ async def test_times_each_request_from_its_schedule_and_from_its_send() -> None:
     app.router.add_get("/advertisers/{adv}/budget", budget)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         result = await query_load.run(f"http://127.0.0.1:{port}", rate=50, seconds=0.4, advertisers=3)
