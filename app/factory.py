@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import socket
 import ssl
 import sys
 
@@ -76,10 +78,34 @@ def settle_heap(settings: Settings) -> None:
         gc.freeze()
 
 
+_WEB_ENV = {"WEB_BIND", "WEB_HOST", "WEB_PORT", "NODE_CANONICAL_URL"}
+
+
+def query_front_enabled(settings: Settings) -> bool:
+    """QUERY_FRONT, and the kernel that carries it is installed and chosen."""
+    if not settings.query_front or settings.budget_kernel.value == "python":
+        return False
+    try:
+        import budget_kernel
+    except ImportError:
+        return False
+    return hasattr(budget_kernel, "QueryFront")
+
+
+def backend_port(settings: Settings) -> int:
+    """Where Faust's web server listens behind the query front (web/front.py)."""
+    if settings.web_backend_port:
+        return settings.web_backend_port
+    with socket.socket() as probe:  # a free port now; it is taken again within a second
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def create_app(settings: Settings) -> StreamsApp:
     sys.setswitchinterval(settings.gil_switch_interval)
     gc.set_threshold(settings.gc_gen0_threshold, *gc.get_threshold()[1:])
     store = "rocksdb://" if settings.store == "rocksdb" else "memory://"
+    front = query_front_enabled(settings)
     datadir = settings.store_dir / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = StreamsApp(
@@ -100,9 +126,9 @@ def create_app(settings: Settings) -> StreamsApp:
         table_standby_replicas=settings.standby_replicas,
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,
-        web_bind=settings.web_bind,
+        web_bind="127.0.0.1" if front else settings.web_bind,
         web_host=settings.web_host,
-        web_port=settings.web_port,
+        web_port=backend_port(settings) if front else settings.web_port,
         web_in_thread=settings.web_in_thread,
         canonical_url=settings.canonical_url,
         key_serializer="raw",
@@ -112,6 +138,8 @@ def create_app(settings: Settings) -> StreamsApp:
         TableManager="streaming.recovery_progress:ProgressTableManager",
         # Co-partitioned inputs in timestamp order: a replay charges clicks as the first run did.
         ConsumerScheduler="streaming.timestamp_order:TimestampOrder",
+        # Faust would take these from the environment over the values above.
+        env={k: v for k, v in os.environ.items() if k not in _WEB_ENV},
     )
     app.settings = settings
     return app

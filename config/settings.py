@@ -115,6 +115,13 @@ class Settings(BaseSettings):
     # query waits for a GIL slice, not for the processing loop's current step
     # (a commit, a batch hand-off) to finish.
     web_in_thread: bool = True
+    # The query front (native/, needs the budget kernel): WEB_PORT is served by a
+    # thread in Rust that answers GET /advertisers/{id}/budget from the budgets this
+    # worker committed, without the GIL; everything else goes on to Faust's web
+    # server, which then listens on 127.0.0.1:WEB_BACKEND_PORT (0: a free port).
+    query_front: bool = True
+    query_front_max_keys: int = Field(200_000, ge=0, le=100_000_000)
+    web_backend_port: int = Field(0, ge=0, le=65535)
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

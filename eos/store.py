@@ -18,7 +18,7 @@ Reads from outside stream processing (HTTP) see committed state only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from faust.stores.rocksdb import Store
@@ -27,6 +27,10 @@ from faust.types import TP
 
 _DELETED = object()
 _ABSENT = object()
+
+# table name -> called with (partition, {key: value or the deleted marker}, the
+# deleted marker) once a commit made those writes durable (web.front).
+commit_listeners: dict[str, Callable[[int, dict[bytes, Any], object], None]] = {}
 
 
 class TransactionalStore(Store):
@@ -108,6 +112,9 @@ class TransactionalStore(Store):
             if offset is not None:
                 batch.put(self.offset_key, str(offset).encode())
             db.write(batch)
+            listener = commit_listeners.get(self.table_name)
+            if listener is not None and pending:
+                listener(partition, pending, _DELETED)
 
     def discard(self, partitions: Iterable[int]) -> None:
         """Forget uncommitted writes (their transaction aborted or the partition left)."""

@@ -270,6 +270,25 @@ pub fn budget_json(b: &Budget) -> Vec<u8> {
     ])
 }
 
+/// `domain.budgets.public_view(advertiser_id, budget)`: what GET
+/// /advertisers/{id}/budget answers (the stored budget without `last_rejected_cpc`).
+pub fn public_budget_json(advertiser_id: &str, b: &Budget) -> Vec<u8> {
+    object(&[
+        ("advertiser_id", Json::Str(advertiser_id)),
+        ("balance", Json::Int(b.balance)),
+        ("spent", Json::Int(b.spent)),
+        ("funded", Json::Int(b.funded)),
+        ("charged", Json::Int(b.charged)),
+        ("rejected", Json::Int(b.rejected)),
+        ("duplicates", Json::Int(b.duplicates)),
+        ("status", Json::Str(&b.status)),
+        (
+            "updated_at",
+            b.updated_at.as_deref().map_or(Json::Null, Json::Str),
+        ),
+    ])
+}
+
 pub fn daily_json(daily: &Daily) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 * daily.len() + 2);
     out.push(b'{');

@@ -17,6 +17,7 @@
 //! in 64 bits raises OverflowError: the handler then runs the batch in Python.
 
 mod budget;
+mod front;
 mod records;
 mod timestamp;
 
@@ -539,6 +540,7 @@ fn budget_kernel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse, m)?)?;
     m.add_class::<BudgetRun>()?;
     m.add_class::<records::RecordBatch>()?;
+    m.add_class::<front::QueryFront>()?;
     m.add("ID_MAX", ID_MAX)?;
     Ok(())
 }

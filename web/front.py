@@ -1,0 +1,110 @@
+"""The query front: the worker's WEB_PORT, served by a thread of the native kernel.
+
+Under load, a query to Faust's web server waits for the GIL behind the stream
+processing (about half of its p99 on two shared cores). The front
+(native/src/front.rs) answers ``GET /advertisers/{id}/budget`` without the GIL,
+from the budgets this worker's commits hand it (``eos.store.commit_listeners``),
+and passes every other request to Faust's web server on a loopback port.
+
+It answers only what the view would answer the same: committed values, while
+this worker is ready and actively owns the key's partition. It forgets
+everything when a rebalance starts (before this worker's revocation returns, so
+before any other worker can own the partition) and takes partitions again once
+readiness holds; keys not handed over since then are the view's. QUERY_FRONT=false
+(or no kernel) leaves WEB_PORT to Faust's web server alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from app import app
+from app.factory import query_front_enabled
+from config import settings
+from eos.store import commit_listeners
+from tables import budgets
+from web.readiness import readiness
+
+log = logging.getLogger(__name__)
+SYNC_INTERVAL = 0.05  # how soon after recovery the front takes over (seconds)
+
+
+class Front:
+    def __init__(self) -> None:
+        self.native: Any = None
+        self.active: list[int] | None = None
+
+    def start(self) -> None:
+        import budget_kernel
+
+        self.native = budget_kernel.QueryFront(
+            settings.web_bind, settings.web_port, app.conf.web_port, settings.query_front_max_keys
+        )
+        commit_listeners[budgets.name] = self.publish
+        log.info("query front on %s:%d, Faust's web server on 127.0.0.1:%d",
+                 settings.web_bind, self.native.port, app.conf.web_port)
+
+    def publish(self, partition: int, writes: dict[bytes, Any], deleted: object) -> None:
+        try:
+            self.native.publish(partition, writes, deleted)
+        except Exception:  # never fail a commit over the front: it falls back to the view
+            log.exception("query front: publish failed; forwarding every query until ready again")
+            self.deactivate()
+
+    def sync(self) -> None:
+        """Follow readiness: the partitions to answer for, or none."""
+        active = _active_partitions() if readiness(app)[0] else None
+        if active == self.active:
+            return
+        if active is None:
+            self.deactivate()
+        else:
+            self.native.activate(active)
+            self.active = active
+
+    def deactivate(self) -> None:
+        self.active = None
+        self.native.deactivate()
+
+    def close(self) -> None:
+        commit_listeners.pop(budgets.name, None)
+        self.native.close()
+
+
+def _active_partitions() -> list[int]:
+    changelog = budgets.changelog_topic.get_topic_name()
+    return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog)
+
+
+front = Front()
+
+
+async def _start(_: Any) -> None:
+    front.start()
+
+
+async def _close(_: Any) -> None:
+    front.close()
+
+
+@app.task
+async def follow_readiness() -> None:
+    """On the main loop, as the rebalance callbacks: no activation slips in after a revocation."""
+    while front.native is None:
+        await asyncio.sleep(SYNC_INTERVAL)
+    while True:
+        front.sync()
+        await asyncio.sleep(SYNC_INTERVAL)
+
+
+@app.on_partitions_revoked.connect
+async def _forget(app: Any, revoked: Any, **kwargs: Any) -> None:
+    if front.native is not None:
+        front.deactivate()
+
+
+if query_front_enabled(settings):
+    app.web.web_app.on_startup.append(_start)
+    app.web.web_app.on_cleanup.append(_close)
