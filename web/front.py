@@ -43,8 +43,12 @@ class Front:
             settings.web_bind, settings.web_port, app.conf.web_port, settings.query_front_max_keys
         )
         commit_listeners[budgets.name] = self.publish
-        log.info("query front on %s:%d, Faust's web server on 127.0.0.1:%d",
-                 settings.web_bind, self.native.port, app.conf.web_port)
+        log.info(
+            "query front on %s:%d, Faust's web server on 127.0.0.1:%d",
+            settings.web_bind,
+            self.native.port,
+            app.conf.web_port,
+        )
 
     def publish(self, partition: int, writes: dict[bytes, Any], deleted: object) -> None:
         try:
@@ -70,6 +74,9 @@ class Front:
 
     def close(self) -> None:
         commit_listeners.pop(budgets.name, None)
+        here, forwarded, held = self.native.stats()
+        log.info("query front: %d queries answered here, %d forwarded; %d budgets held",
+                 here, forwarded, held)  # fmt: skip
         self.native.close()
 
 
