@@ -38,3 +38,23 @@ def test_settle_heap_freezes_the_heap_only_when_asked(freeze: bool) -> None:
         assert (gc.get_freeze_count() > 10_000) is freeze
     finally:
         gc.unfreeze()
+
+
+def test_behind_the_query_front_faust_listens_on_loopback_and_keeps_the_public_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEB_PORT", "7070")  # Faust reads it too; it must not win over the backend port
+    app = create_app(Settings(web_port=7070, web_backend_port=7071, store_dir=tmp_path))
+    assert (app.conf.web_bind, app.conf.web_port) == ("127.0.0.1", 7071)
+    assert str(app.conf.canonical_url).rstrip("/") == "http://127.0.0.1:7070"
+
+
+@pytest.mark.parametrize("off", [{"query_front": False}, {"budget_kernel": "python"}])
+def test_without_the_query_front_faust_listens_on_web_port(tmp_path: Path, off: dict) -> None:
+    app = create_app(Settings(web_port=7070, web_bind="0.0.0.0", store_dir=tmp_path, **off))
+    assert (app.conf.web_bind, app.conf.web_port) == ("0.0.0.0", 7070)
+
+
+def test_a_free_backend_port_is_chosen_when_none_is_set(tmp_path: Path) -> None:
+    app = create_app(Settings(web_port=7070, store_dir=tmp_path))
+    assert app.conf.web_port not in (0, 7070)
