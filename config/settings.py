@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     # server, which then listens on 127.0.0.1:WEB_BACKEND_PORT (0: a free port).
     query_front: bool = True
     query_front_max_keys: int = Field(200_000, ge=0, le=100_000_000)
+    # Its thread under SCHED_FIFO (lowest real-time priority) when the process may
+    # (CAP_SYS_NICE or RLIMIT_RTPRIO): it then waits for no core behind the stream
+    # processing or the broker; refused, it runs at normal priority, with a warning.
+    query_front_realtime: bool = True
     web_backend_port: int = Field(0, ge=0, le=65535)
 
     @field_validator("kafka_bootstrap_servers")

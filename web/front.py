@@ -40,15 +40,14 @@ class Front:
         import budget_kernel
 
         self.native = budget_kernel.QueryFront(
-            settings.web_bind, settings.web_port, app.conf.web_port, settings.query_front_max_keys
-        )
+            settings.web_bind, settings.web_port, app.conf.web_port, settings.query_front_max_keys,
+            realtime=settings.query_front_realtime,
+        )  # fmt: skip
         commit_listeners[budgets.name] = self.publish
-        log.info(
-            "query front on %s:%d, Faust's web server on 127.0.0.1:%d",
-            settings.web_bind,
-            self.native.port,
-            app.conf.web_port,
-        )
+        log.info("query front on %s:%d (scheduling: %s), Faust's web server on 127.0.0.1:%d",
+                 settings.web_bind, self.native.port, self.native.scheduling, app.conf.web_port)  # fmt: skip
+        if settings.query_front_realtime and self.native.scheduling != "SCHED_FIFO":
+            log.warning("query front: QUERY_FRONT_REALTIME asked for SCHED_FIFO: %s", self.native.scheduling)
 
     def publish(self, partition: int, writes: dict[bytes, Any], deleted: object) -> None:
         try:
@@ -96,17 +95,15 @@ async def _close(_: Any) -> None:
     front.close()
 
 
-@app.task
 async def follow_readiness() -> None:
     """On the main loop, as the rebalance callbacks: no activation slips in after a revocation."""
-    while front.native is None:
+    while front.native is None:  # the web server starts it
         await asyncio.sleep(SYNC_INTERVAL)
     while True:
         front.sync()
         await asyncio.sleep(SYNC_INTERVAL)
 
 
-@app.on_partitions_revoked.connect
 async def _forget(app: Any, revoked: Any, **kwargs: Any) -> None:
     if front.native is not None:
         front.deactivate()
@@ -115,3 +112,5 @@ async def _forget(app: Any, revoked: Any, **kwargs: Any) -> None:
 if query_front_enabled(settings):
     app.web.web_app.on_startup.append(_start)
     app.web.web_app.on_cleanup.append(_close)
+    app.task(follow_readiness)
+    app.on_partitions_revoked.connect(_forget)

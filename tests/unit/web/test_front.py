@@ -176,3 +176,34 @@ async def test_a_backend_that_does_not_answer_is_a_503_with_a_json_error() -> No
 def test_a_port_in_use_is_a_clear_error(front) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(OSError, match="cannot listen on 127.0.0.1"):
         budget_kernel.QueryFront("127.0.0.1", front.port, 1, 10)
+
+
+def _front_thread_policy() -> int:
+    import os
+
+    (tid,) = [
+        t
+        for t in os.listdir("/proc/self/task")
+        if open(f"/proc/self/task/{t}/comm").read().strip() == "query-front"
+    ]
+    return os.sched_getscheduler(int(tid))
+
+
+@pytest.mark.parametrize("realtime", [True, False])
+def test_the_serving_thread_is_scheduled_as_asked_or_says_why_not(realtime: bool) -> None:
+    import os
+
+    f = budget_kernel.QueryFront("127.0.0.1", 0, 1, 10, realtime=realtime)
+    try:
+        policy = _front_thread_policy()
+        if f.scheduling == "SCHED_FIFO":
+            assert realtime and policy == os.SCHED_FIFO
+        else:
+            assert policy == os.SCHED_OTHER
+            assert (
+                f.scheduling.startswith("normal (SCHED_FIFO refused")
+                if realtime
+                else f.scheduling == "normal"
+            )
+    finally:
+        f.close()
