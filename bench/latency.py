@@ -41,6 +41,7 @@ class Latency:
     query_from_send: list[float] = field(default_factory=list)  # from the moment it was sent
     query_errors: dict[str, int] = field(default_factory=dict)  # kind -> count
     query_rate: float = 0.0
+    query_client: str = ""  # how the query client was scheduled (bench.query_load.realtime)
     backlog: dict[str, int] = field(default_factory=dict)  # phase -> inputs not yet accounted
 
 
@@ -139,6 +140,7 @@ async def _queries(worker: Worker, rate: float, out: Latency, until: float) -> N
     for kind, count in result["errors"].items():
         out.query_errors[kind] = out.query_errors.get(kind, 0) + count
     out.query_rate = result["rate"]
+    out.query_client = result["scheduling"]
 
 
 async def measure(

@@ -6,14 +6,19 @@ charging the bench's own event loop to the worker. Each request is timed from it
 scheduled time (a stalled server is not hidden by a client that waits), and also
 from the moment it was sent: the difference is this client's own lateness (its
 timer and its turn on a busy CPU), which the first figure charges to the server.
+The client asks for SCHED_FIFO (lowest real-time priority) where the process may,
+as a load generator gets a core of its own: on a busy 2-core machine its timer
+otherwise fires late by tens of milliseconds at p99, which the figure from the
+scheduled time would charge to the server (BENCH_QUERY_CLIENT_REALTIME=0: not asked).
 Prints one JSON object: ``{"latencies": [s...], "from_send": [s...], "errors": {kind: count},
-"rate": req/s}``.
+"rate": req/s, "scheduling": "SCHED_FIFO" | "normal ..."}``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import random
 import sys
 import time
@@ -58,9 +63,22 @@ async def run(url: str, rate: float, seconds: float, advertisers: int) -> dict:
     return {"latencies": latencies, "from_send": from_send, "errors": errors, "rate": len(tasks) / seconds}
 
 
+def realtime() -> str:
+    """This process under SCHED_FIFO if allowed: how it is scheduled, and why not."""
+    if os.environ.get("BENCH_QUERY_CLIENT_REALTIME", "1") == "0":
+        return "normal"
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    except OSError as exc:
+        return f"normal (SCHED_FIFO refused: {exc.strerror})"
+    return "SCHED_FIFO"
+
+
 def main(argv: list[str]) -> None:
     url, rate, seconds, advertisers = argv[0], float(argv[1]), float(argv[2]), int(argv[3])
-    sys.stdout.buffer.write(orjson.dumps(asyncio.run(run(url, rate, seconds, advertisers))))
+    scheduling = realtime()
+    result = asyncio.run(run(url, rate, seconds, advertisers))
+    sys.stdout.buffer.write(orjson.dumps({**result, "scheduling": scheduling}))
 
 
 if __name__ == "__main__":

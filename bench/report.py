@@ -50,6 +50,7 @@ def latency_dict(lat: Latency, target: float, worker: Worker) -> dict:
         "query_sent_p50": percentile(lat.query_from_send, 50),
         "query_sent_p99": percentile(lat.query_from_send, 99),
         "query_samples": len(lat.query),
+        "query_client": lat.query_client,
         "query_errors": lat.query_errors,
         "backlog_at_end": lat.backlog,
         # kept up: at most two seconds of input waiting when the phase ended
@@ -114,7 +115,8 @@ def lines(res: dict) -> list[str]:
             f"{lat['query_rate']:.0f} req/s p50 {fmt_ms(lat['query_p50'])} ms "
             f"p99 {fmt_ms(lat['query_p99'])} ms from the scheduled time "
             f"(p50 {fmt_ms(sent_p50)} ms p99 {fmt_ms(sent_p99)} ms from the send) "
-            f"(errors: {lat['query_errors'] or 'none'}); kept up: {lat['sustained']} "
+            f"(errors: {lat['query_errors'] or 'none'}; client {lat.get('query_client', '?')}); "
+            f"kept up: {lat['sustained']} "
             f"(inputs waiting at phase ends: {lat['backlog_at_end']})"
         )
     for name in ("clicks", "ceiling", "quix", "orders", "ceiling_orders", "latency"):
