@@ -34,7 +34,6 @@ SYNC_INTERVAL = 0.05  # how soon after recovery the front takes over (seconds)
 class Front:
     def __init__(self) -> None:
         self.native: Any = None
-        self.active: list[int] | None = None
 
     def start(self) -> None:
         import budget_kernel
@@ -57,18 +56,17 @@ class Front:
             self.deactivate()
 
     def sync(self) -> None:
-        """Follow readiness: the partitions to answer for, or none."""
+        """Follow readiness: the partitions to answer for, or none. Compared with the
+        front's own state, so a deactivation from any thread is undone once ready."""
         active = _active_partitions() if readiness(app)[0] else None
-        if active == self.active:
+        if active == self.native.active:
             return
         if active is None:
             self.deactivate()
         else:
             self.native.activate(active)
-            self.active = active
 
     def deactivate(self) -> None:
-        self.active = None
         self.native.deactivate()
 
     def close(self) -> None:

@@ -157,6 +157,18 @@ impl QueryFront {
         state.ready = true;
     }
 
+    /// The partitions answered for (sorted), or None while not active.
+    #[getter]
+    fn active(&self) -> Option<Vec<u32>> {
+        let state = self.shared.state();
+        if !state.ready {
+            return None;
+        }
+        let mut partitions: Vec<u32> = state.active.iter().copied().collect();
+        partitions.sort_unstable();
+        Some(partitions)
+    }
+
     /// Not ready, or a rebalance began: forget everything, forward every request.
     fn deactivate(&self) {
         let mut state = self.shared.state_mut();

@@ -207,3 +207,31 @@ def test_the_serving_thread_is_scheduled_as_asked_or_says_why_not(realtime: bool
             )
     finally:
         f.close()
+
+
+def test_the_front_follows_readiness_and_recovers_from_a_deactivation_elsewhere(backend, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from web import front as wiring
+
+    state = {"ready": False, "partitions": [1, 3]}
+    monkeypatch.setattr(wiring, "readiness", lambda app: (state["ready"], "test"))
+    monkeypatch.setattr(wiring, "_active_partitions", lambda: state["partitions"])
+    f = wiring.Front()
+    f.native = budget_kernel.QueryFront("127.0.0.1", 0, backend[0], 10)
+    try:
+        f.sync()
+        assert f.native.active is None
+        state["ready"] = True
+        f.sync()
+        assert f.native.active == [1, 3]
+        f.publish(1, {b"a-1": object()}, DELETED)  # not bytes: dropped, no error
+        f.native.deactivate()  # as a failed publish does, from the handler's thread
+        f.sync()
+        assert f.native.active == [1, 3]
+        state["partitions"] = [3]
+        f.sync()
+        assert f.native.active == [3]
+        state["ready"] = False
+        f.sync()
+        assert f.native.active is None
+    finally:
+        f.native.close()
