@@ -252,9 +252,9 @@ pub fn status_change(
     ])
 }
 
-/// `Budget.to_dict()`.
-pub fn budget_json(b: &Budget) -> Vec<u8> {
-    object(&[
+/// `Budget.to_dict()`'s fields, in its order.
+fn budget_fields(b: &Budget) -> [(&'static str, Json<'_>); 9] {
+    [
         ("balance", Json::Int(b.balance)),
         ("spent", Json::Int(b.spent)),
         ("funded", Json::Int(b.funded)),
@@ -267,26 +267,24 @@ pub fn budget_json(b: &Budget) -> Vec<u8> {
             "updated_at",
             b.updated_at.as_deref().map_or(Json::Null, Json::Str),
         ),
-    ])
+    ]
+}
+
+/// `Budget.to_dict()`.
+pub fn budget_json(b: &Budget) -> Vec<u8> {
+    object(&budget_fields(b))
 }
 
 /// `domain.budgets.public_view(advertiser_id, budget)`: what GET
 /// /advertisers/{id}/budget answers (the stored budget without `last_rejected_cpc`).
 pub fn public_budget_json(advertiser_id: &str, b: &Budget) -> Vec<u8> {
-    object(&[
-        ("advertiser_id", Json::Str(advertiser_id)),
-        ("balance", Json::Int(b.balance)),
-        ("spent", Json::Int(b.spent)),
-        ("funded", Json::Int(b.funded)),
-        ("charged", Json::Int(b.charged)),
-        ("rejected", Json::Int(b.rejected)),
-        ("duplicates", Json::Int(b.duplicates)),
-        ("status", Json::Str(&b.status)),
-        (
-            "updated_at",
-            b.updated_at.as_deref().map_or(Json::Null, Json::Str),
-        ),
-    ])
+    let mut fields = vec![("advertiser_id", Json::Str(advertiser_id))];
+    fields.extend(
+        budget_fields(b)
+            .into_iter()
+            .filter(|(name, _)| *name != "last_rejected_cpc"),
+    );
+    object(&fields)
 }
 
 pub fn daily_json(daily: &Daily) -> Vec<u8> {
