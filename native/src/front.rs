@@ -53,11 +53,15 @@ struct Shared {
 
 impl Shared {
     fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn state_mut(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -77,9 +81,16 @@ impl QueryFront {
     /// `realtime`, the serving thread asks for SCHED_FIFO (see `realtime`).
     #[new]
     #[pyo3(signature = (bind, port, backend_port, max_entries, realtime=false))]
-    fn new(bind: &str, port: u16, backend_port: u16, max_entries: usize, realtime: bool) -> PyResult<Self> {
-        let listener = std::net::TcpListener::bind((bind, port))
-            .map_err(|e| PyOSError::new_err(format!("query front: cannot listen on {bind}:{port}: {e}")))?;
+    fn new(
+        bind: &str,
+        port: u16,
+        backend_port: u16,
+        max_entries: usize,
+        realtime: bool,
+    ) -> PyResult<Self> {
+        let listener = std::net::TcpListener::bind((bind, port)).map_err(|e| {
+            PyOSError::new_err(format!("query front: cannot listen on {bind}:{port}: {e}"))
+        })?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
@@ -89,19 +100,29 @@ impl QueryFront {
             forwarded: AtomicU64::new(0),
         });
         let (stop, stopped) = oneshot::channel();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
         let serving = shared.clone();
         let (scheduled, policy) = std::sync::mpsc::channel();
-        let thread = std::thread::Builder::new().name("query-front".into()).spawn(move || {
-            let _ = scheduled.send(if realtime { go_realtime() } else { Ok(()) });
-            runtime.block_on(serve(listener, serving, backend_port, stopped))
-        })?;
+        let thread = std::thread::Builder::new()
+            .name("query-front".into())
+            .spawn(move || {
+                let _ = scheduled.send(if realtime { go_realtime() } else { Ok(()) });
+                runtime.block_on(serve(listener, serving, backend_port, stopped))
+            })?;
         let scheduling = match policy.recv() {
             Ok(Ok(())) if realtime => "SCHED_FIFO".to_owned(),
             Ok(Err(reason)) => format!("normal (SCHED_FIFO refused: {reason})"),
             _ => "normal".to_owned(),
         };
-        Ok(QueryFront { shared, port, scheduling, stop: Some(stop), thread: Some(thread) })
+        Ok(QueryFront {
+            shared,
+            port,
+            scheduling,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
     }
 
     #[getter]
@@ -117,11 +138,21 @@ impl QueryFront {
 
     /// A commit of `partition` made these writes durable: `{key: stored JSON}`,
     /// `deleted` (or None) for a removed key. Kept only while the partition is active.
-    fn publish(&self, py: Python<'_>, partition: u32, writes: &Bound<'_, PyDict>, deleted: &Bound<'_, PyAny>) {
+    fn publish(
+        &self,
+        py: Python<'_>,
+        partition: u32,
+        writes: &Bound<'_, PyDict>,
+        deleted: &Bound<'_, PyAny>,
+    ) {
         let mut batch: Vec<(Box<str>, Option<Bytes>)> = Vec::with_capacity(writes.len());
         for (key, value) in writes.iter() {
-            let Ok(key) = key.downcast::<PyBytes>() else { continue };
-            let Ok(key) = std::str::from_utf8(key.as_bytes()) else { continue };
+            let Ok(key) = key.downcast::<PyBytes>() else {
+                continue;
+            };
+            let Ok(key) = std::str::from_utf8(key.as_bytes()) else {
+                continue;
+            };
             // Anything but bytes (a deletion, an unexpected type) drops the key: the view answers it.
             let value = match value.downcast::<PyBytes>() {
                 Ok(v) if !value.is(deleted) => Some(Bytes::copy_from_slice(v.as_bytes())),
@@ -137,7 +168,10 @@ impl QueryFront {
             }
             for (key, value) in batch {
                 match value {
-                    Some(stored) if state.entries.len() < shared.max_entries || state.entries.contains_key(&key) => {
+                    Some(stored)
+                        if state.entries.len() < shared.max_entries
+                            || state.entries.contains_key(&key) =>
+                    {
                         state.entries.insert(key, Entry { partition, stored });
                     }
                     _ => {
@@ -152,7 +186,9 @@ impl QueryFront {
     fn activate(&self, partitions: Vec<u32>) {
         let mut state = self.shared.state_mut();
         state.active = partitions.into_iter().collect();
-        let State { active, entries, .. } = &mut *state;
+        let State {
+            active, entries, ..
+        } = &mut *state;
         entries.retain(|_, entry| active.contains(&entry.partition));
         state.ready = true;
     }
@@ -180,7 +216,11 @@ impl QueryFront {
     /// (answered here, forwarded to the worker's web server, budgets held)
     fn stats(&self) -> (u64, u64, usize) {
         let held = self.shared.state().entries.len();
-        (self.shared.hits.load(Ordering::Relaxed), self.shared.forwarded.load(Ordering::Relaxed), held)
+        (
+            self.shared.hits.load(Ordering::Relaxed),
+            self.shared.forwarded.load(Ordering::Relaxed),
+            held,
+        )
     }
 
     /// Stop listening; connections in progress are dropped.
@@ -198,7 +238,11 @@ impl QueryFront {
     /// The body the front answers for `advertiser_id` holding `stored`, or None
     /// if it would leave that to the view (for tests against `public_view`).
     #[staticmethod]
-    fn render<'py>(py: Python<'py>, advertiser_id: &str, stored: &[u8]) -> Option<Bound<'py, PyBytes>> {
+    fn render<'py>(
+        py: Python<'py>,
+        advertiser_id: &str,
+        stored: &[u8],
+    ) -> Option<Bound<'py, PyBytes>> {
         render(advertiser_id, stored).map(|body| PyBytes::new(py, &body))
     }
 }
@@ -231,7 +275,12 @@ fn render(advertiser_id: &str, stored: &[u8]) -> Option<Vec<u8>> {
     Some(public_budget_json(advertiser_id, &budget))
 }
 
-async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>, backend_port: u16, mut stopped: oneshot::Receiver<()>) {
+async fn serve(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    backend_port: u16,
+    mut stopped: oneshot::Receiver<()>,
+) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(listener) => listener,
         Err(_) => return,
@@ -248,13 +297,22 @@ async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>, backend_por
         let _ = stream.set_nodelay(true);
         let (shared, backend) = (shared.clone(), backend.clone());
         tokio::spawn(async move {
-            let service = service_fn(move |request| answer(request, shared.clone(), backend.clone(), backend_port));
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let service = service_fn(move |request| {
+                answer(request, shared.clone(), backend.clone(), backend_port)
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
 
-async fn answer(request: Request<Incoming>, shared: Arc<Shared>, backend: Backend, backend_port: u16) -> Result<Response<Body>, Infallible> {
+async fn answer(
+    request: Request<Incoming>,
+    shared: Arc<Shared>,
+    backend: Backend,
+    backend_port: u16,
+) -> Result<Response<Body>, Infallible> {
     if let Some(response) = from_committed(&request, &shared) {
         shared.hits.fetch_add(1, Ordering::Relaxed);
         return Ok(response);
@@ -270,7 +328,11 @@ fn from_committed(request: &Request<Incoming>, shared: &Shared) -> Option<Respon
     if request.method() != Method::GET {
         return None;
     }
-    let id = request.uri().path().strip_prefix("/advertisers/")?.strip_suffix("/budget")?;
+    let id = request
+        .uri()
+        .path()
+        .strip_prefix("/advertisers/")?
+        .strip_suffix("/budget")?;
     if id.is_empty() || id.contains(['/', '%']) {
         return None;
     }
@@ -293,7 +355,11 @@ fn from_committed(request: &Request<Incoming>, shared: &Shared) -> Option<Respon
     Some(response)
 }
 
-async fn forward(mut request: Request<Incoming>, backend: Backend, backend_port: u16) -> Response<Body> {
+async fn forward(
+    mut request: Request<Incoming>,
+    backend: Backend,
+    backend_port: u16,
+) -> Response<Body> {
     let target = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
     let uri: Uri = match format!("http://127.0.0.1:{backend_port}{target}").parse() {
         Ok(uri) => uri,
@@ -310,13 +376,17 @@ async fn forward(mut request: Request<Incoming>, backend: Backend, backend_port:
 }
 
 fn full(body: Vec<u8>) -> Body {
-    Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed()
+    Full::new(Bytes::from(body))
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 fn error(status: StatusCode, reason: String) -> Response<Body> {
     let body = serde_json::to_vec(&serde_json::json!({ "error": reason })).unwrap_or_default();
     let mut response = Response::new(full(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
