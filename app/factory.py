@@ -12,6 +12,7 @@ import faust
 from faust.auth import SASLCredentials, SSLCredentials
 
 from config import Settings
+from config.settings import BudgetKernel
 
 
 def broker_credentials(settings: Settings) -> faust.auth.Credentials | None:
@@ -83,7 +84,7 @@ _WEB_ENV = {"WEB_BIND", "WEB_HOST", "WEB_PORT", "NODE_CANONICAL_URL"}
 
 def query_front_enabled(settings: Settings) -> bool:
     """QUERY_FRONT, and the kernel that carries it is installed and chosen."""
-    if not settings.query_front or settings.budget_kernel.value == "python":
+    if not settings.query_front or settings.budget_kernel == BudgetKernel.PYTHON:
         return False
     try:
         import budget_kernel
