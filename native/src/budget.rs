@@ -5,7 +5,6 @@
 
 use indexmap::IndexMap;
 use serde::Deserialize;
-use std::io::Write;
 
 pub const ACTIVE: &str = "active";
 pub const EXHAUSTED: &str = "exhausted";
@@ -185,8 +184,23 @@ pub fn add_daily(daily: &mut Daily, campaign_id: &str, cpc: i64, charged: bool) 
 
 // --- JSON, as orjson writes these dicts and dataclasses (compact, fields in order) ---
 
-fn string(out: &mut Vec<u8>, s: &str) {
-    serde_json::to_writer(&mut *out, s).expect("a str always serializes");
+/// A JSON string as orjson spells it: printable ASCII other than `"` and `\`
+/// (nearly every id and timestamp) is copied as is; anything else goes through serde_json.
+pub fn string(out: &mut Vec<u8>, s: &str) {
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, s).expect("a str always serializes");
+    }
+}
+
+pub fn int(out: &mut Vec<u8>, n: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// A JSON value of the records and state written here.
@@ -205,10 +219,12 @@ fn object(fields: &[(&str, Json)]) -> Vec<u8> {
         if i > 0 {
             out.push(b',');
         }
-        write!(out, "\"{name}\":").unwrap();
+        out.push(b'"'); // field names are plain identifiers
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
         match value {
             Json::Str(s) => string(&mut out, s),
-            Json::Int(n) => write!(out, "{n}").unwrap(),
+            Json::Int(n) => int(&mut out, *n),
             Json::Null => out.extend_from_slice(b"null"),
         }
     }
@@ -295,13 +311,45 @@ pub fn daily_json(daily: &Daily) -> Vec<u8> {
             out.push(b',');
         }
         string(&mut out, campaign);
-        write!(
-            out,
-            ":{{\"charged\":{},\"spend\":{},\"rejected\":{}}}",
-            row.charged, row.spend, row.rejected
-        )
-        .unwrap();
+        out.extend_from_slice(b":{\"charged\":");
+        int(&mut out, row.charged);
+        out.extend_from_slice(b",\"spend\":");
+        int(&mut out, row.spend);
+        out.extend_from_slice(b",\"rejected\":");
+        int(&mut out, row.rejected);
+        out.push(b'}');
     }
     out.push(b'}');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_and_integers_are_spelled_as_serde_json_spells_them() {
+        let mut samples: Vec<String> = (0u8..0x80).map(|b| format!("a{}z", b as char)).collect();
+        samples.extend(
+            [
+                "",
+                "k-1-42",
+                "광고주-é",
+                "\u{2028}",
+                "😀\"\\\n",
+                "2026-11-24T15:00:00+00:00",
+            ]
+            .map(String::from),
+        );
+        for s in &samples {
+            let mut out = Vec::new();
+            string(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+        for n in [0, 7, -7, 100_000, i64::MAX, i64::MIN] {
+            let mut out = Vec::new();
+            int(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+    }
 }

@@ -22,13 +22,19 @@ mod records;
 mod timestamp;
 
 use budget::{Budget, Daily};
+use indexmap::IndexSet;
 use pyo3::exceptions::{PyIndexError, PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::sync::Arc;
+
+// Rust's allocations of this module (a batch's many small strings): mimalloc
+// frees and reuses them several times faster than glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const ID_MAX: usize = 200; // characters, as domain.budgets.ID_MAX
 
@@ -67,10 +73,14 @@ struct Event {
 
 impl Event {
     fn seen_key(&self) -> String {
-        match self.body {
-            Body::Click { .. } => format!("click:{}", self.id),
-            Body::Funding { .. } => format!("budget:{}", self.id),
-        }
+        let prefix = match self.body {
+            Body::Click { .. } => "click:",
+            Body::Funding { .. } => "budget:",
+        };
+        let mut key = String::with_capacity(prefix.len() + self.id.len());
+        key.push_str(prefix);
+        key.push_str(&self.id);
+        key
     }
 }
 
@@ -131,9 +141,9 @@ fn plain_click(key: Option<&[u8]>, value: &[u8], stamps: &mut Stamps) -> Option<
 struct BudgetRun {
     window: i64,
     slots: Vec<Slot>,
-    seen_keys: Vec<String>,
-    advertisers: Vec<String>,
-    daily_keys: Vec<String>,
+    seen_keys: Keys,
+    advertisers: Keys,
+    daily_keys: Keys,
     py_keys: [Vec<Py<PyBytes>>; 3], // the three lists above as Python bytes, made once
 }
 
@@ -147,7 +157,7 @@ fn parse(
     dedup_window: i64,
 ) -> PyResult<BudgetRun> {
     let mut slots = Vec::new();
-    let mut clicks: Vec<(usize, Option<Vec<u8>>, Vec<u8>)> = Vec::new();
+    let mut clicks: Vec<(usize, Option<Bound<'_, PyBytes>>, Bound<'_, PyBytes>)> = Vec::new();
     for (i, record) in records.try_iter()?.enumerate() {
         let record = record?;
         let topic = record.getattr(pyo3::intern!(py, "topic"))?;
@@ -156,12 +166,9 @@ fn parse(
         let timestamp: i64 = record.getattr(pyo3::intern!(py, "timestamp"))?.extract()?;
         if is_click {
             let value = record.getattr(pyo3::intern!(py, "value"))?;
-            if let Ok(value) = value.downcast::<PyBytes>() {
-                let key_bytes = key
-                    .downcast::<PyBytes>()
-                    .ok()
-                    .map(|k| k.as_bytes().to_vec());
-                clicks.push((i, key_bytes, value.as_bytes().to_vec()));
+            if let Ok(value) = value.downcast_into::<PyBytes>() {
+                let key_bytes = key.downcast::<PyBytes>().ok().cloned();
+                clicks.push((i, key_bytes, value));
             }
         }
         let seen_at = timestamp.div_euclid(1000);
@@ -173,11 +180,16 @@ fn parse(
             state: StateAt::default(),
         });
     }
+    // Borrowed, not copied: bytes objects are immutable, and `clicks` keeps them alive.
+    let views: Vec<(usize, Option<&[u8]>, &[u8])> = clicks
+        .iter()
+        .map(|(i, key, value)| (*i, key.as_ref().map(|k| k.as_bytes()), value.as_bytes()))
+        .collect();
     let parsed: Vec<(usize, Option<Event>)> = py.allow_threads(|| {
         let mut stamps = Stamps::default();
-        clicks
+        views
             .into_iter()
-            .map(|(i, key, value)| (i, plain_click(key.as_deref(), &value, &mut stamps)))
+            .map(|(i, key, value)| (i, plain_click(key, value, &mut stamps)))
             .collect()
     });
     for (i, event) in parsed {
@@ -186,22 +198,15 @@ fn parse(
     Ok(BudgetRun {
         window: dedup_window,
         slots,
-        seen_keys: Vec::new(),
-        advertisers: Vec::new(),
-        daily_keys: Vec::new(),
+        seen_keys: Keys::default(),
+        advertisers: Keys::default(),
+        daily_keys: Keys::default(),
         py_keys: Default::default(),
     })
 }
 
-/// The position of `key` in `keys`, appended if new.
-fn unique(keys: &mut Vec<String>, index: &mut HashMap<String, usize>, key: String) -> usize {
-    if let Some(&at) = index.get(&key) {
-        return at;
-    }
-    index.insert(key.clone(), keys.len());
-    keys.push(key);
-    keys.len() - 1
-}
+/// Keys in order of first use; a key's position is its index in keys()'s lists.
+type Keys = IndexSet<String, FxBuildHasher>;
 
 #[pymethods]
 impl BudgetRun {
@@ -269,28 +274,25 @@ impl BudgetRun {
         &mut self,
         py: Python<'py>,
     ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>, Bound<'py, PyList>)> {
-        let (mut seen, mut advertisers, mut daily) =
-            (HashMap::default(), HashMap::default(), HashMap::default());
         self.seen_keys.clear();
         self.advertisers.clear();
         self.daily_keys.clear();
         for slot in self.slots.iter_mut() {
             let Some(event) = &slot.event else { continue };
-            slot.state.seen = unique(&mut self.seen_keys, &mut seen, event.seen_key());
-            slot.state.budget = match advertisers.get(event.advertiser_id.as_str()) {
-                Some(&at) => at,
-                None => unique(
-                    &mut self.advertisers,
-                    &mut advertisers,
-                    event.advertiser_id.clone(),
-                ),
+            slot.state.seen = self.seen_keys.insert_full(event.seen_key()).0;
+            slot.state.budget = match self.advertisers.get_index_of(event.advertiser_id.as_str()) {
+                Some(at) => at,
+                None => self.advertisers.insert_full(event.advertiser_id.clone()).0,
             };
             if let Body::Click { day, .. } = &event.body {
-                let key = format!("{}|{}", event.advertiser_id, day);
-                slot.state.daily = unique(&mut self.daily_keys, &mut daily, key);
+                let mut key = String::with_capacity(event.advertiser_id.len() + 1 + day.len());
+                key.push_str(&event.advertiser_id);
+                key.push('|');
+                key.push_str(day);
+                slot.state.daily = self.daily_keys.insert_full(key).0;
             }
         }
-        let to_py = |keys: &[String]| -> Vec<Py<PyBytes>> {
+        let to_py = |keys: &Keys| -> Vec<Py<PyBytes>> {
             keys.iter()
                 .map(|k| PyBytes::new(py, k.as_bytes()).unbind())
                 .collect()
@@ -325,15 +327,16 @@ impl BudgetRun {
                 "apply() needs one stored value per key of keys(), in order",
             ));
         }
-        // Copied out of the Python objects, so the work below can run without the GIL.
-        let owned = |values: Vec<Option<Bound<'py, PyBytes>>>| -> Vec<Option<Vec<u8>>> {
+        // Borrowed for the work without the GIL: bytes objects are immutable, and
+        // the argument lists keep them alive.
+        fn views<'a>(values: &'a [Option<Bound<'_, PyBytes>>]) -> Vec<Option<&'a [u8]>> {
             values
-                .into_iter()
-                .map(|v| v.map(|b| b.as_bytes().to_vec()))
+                .iter()
+                .map(|v| v.as_ref().map(|b| b.as_bytes()))
                 .collect()
-        };
-        let (seen, budgets, daily) = (owned(seen), owned(budgets), owned(daily));
-        let result = py.allow_threads(|| self.compute(seen, budgets, daily))?;
+        }
+        let (seen, budgets, daily) = (views(&seen), views(&budgets), views(&daily));
+        let result = py.allow_threads(|| self.compute(&seen, &budgets, &daily))?;
         let pairs = |records: &[(usize, Vec<u8>)]| -> PyResult<Bound<'py, PyList>> {
             let items = records
                 .iter()
@@ -355,7 +358,7 @@ impl BudgetRun {
         for (at, seen_at) in &result.applied {
             seen_writes.set_item(
                 seen_keys[*at].bind(py),
-                PyBytes::new(py, seen_at.to_string().as_bytes()),
+                PyBytes::new(py, itoa::Buffer::new().format(*seen_at).as_bytes()),
             )?;
         }
         let items: [Bound<'py, PyAny>; 6] = [
@@ -407,12 +410,12 @@ impl BudgetRun {
     /// The Python handler's loop (agents/budgets.py, `_apply_in_python`), event for event.
     fn compute(
         &self,
-        seen: Vec<Option<Vec<u8>>>,
-        stored_budgets: Vec<Option<Vec<u8>>>,
-        stored_daily: Vec<Option<Vec<u8>>>,
+        seen: &[Option<&[u8]>],
+        stored_budgets: &[Option<&[u8]>],
+        stored_daily: &[Option<&[u8]>],
     ) -> PyResult<Computed> {
         let mut first_seen: Vec<Option<i64>> = Vec::with_capacity(seen.len());
-        for (key, raw) in self.seen_keys.iter().zip(&seen) {
+        for (key, raw) in self.seen_keys.iter().zip(seen) {
             first_seen.push(match raw {
                 Some(raw) => Some(
                     serde_json::from_slice::<i64>(raw)
@@ -422,7 +425,7 @@ impl BudgetRun {
             });
         }
         let mut budgets: Vec<Budget> = Vec::with_capacity(self.advertisers.len());
-        for (advertiser, raw) in self.advertisers.iter().zip(&stored_budgets) {
+        for (advertiser, raw) in self.advertisers.iter().zip(stored_budgets) {
             budgets.push(match raw {
                 Some(raw) => {
                     serde_json::from_slice(raw).map_err(|_| bad_state("budget", advertiser))?

@@ -26,6 +26,17 @@ fn number(bytes: &[u8]) -> Option<i64> {
     Some(n)
 }
 
+/// `n` (0 <= n < 10^width) in exactly `width` decimal digits, as `{n:0width$}`.
+fn digits(out: &mut Vec<u8>, n: i64, width: u32) {
+    let mut buf = [b'0'; 6];
+    let mut rest = n;
+    for at in (0..width as usize).rev() {
+        buf[at] = b'0' + (rest % 10) as u8; // a constant divisor: no division instruction
+        rest /= 10;
+    }
+    out.extend_from_slice(&buf[..width as usize]);
+}
+
 fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
@@ -127,16 +138,37 @@ pub fn parse(ts: &str) -> Option<Stamp> {
         return None;
     }
     let (ky, km, kd) = civil_from_days((instant_us + KST_OFFSET_US).div_euclid(DAY_US));
-    let mut text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
+    let mut text = Vec::with_capacity(32);
+    digits(&mut text, year, 4);
+    text.push(b'-');
+    digits(&mut text, month, 2);
+    text.push(b'-');
+    digits(&mut text, day, 2);
+    text.push(b'T');
+    digits(&mut text, hour, 2);
+    text.push(b':');
+    digits(&mut text, minute, 2);
+    text.push(b':');
+    digits(&mut text, second, 2);
     if micros != 0 {
-        text.push_str(&format!(".{micros:06}"));
+        text.push(b'.');
+        digits(&mut text, micros, 6);
     }
-    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    text.push(if offset_minutes < 0 { b'-' } else { b'+' });
     let abs = offset_minutes.abs();
-    text.push_str(&format!("{sign}{:02}:{:02}", abs / 60, abs % 60));
+    digits(&mut text, abs / 60, 2);
+    text.push(b':');
+    digits(&mut text, abs % 60, 2);
+    let mut kst = Vec::with_capacity(10);
+    digits(&mut kst, ky, 4);
+    kst.push(b'-');
+    digits(&mut kst, km, 2);
+    kst.push(b'-');
+    digits(&mut kst, kd, 2);
+    let ascii = |bytes: Vec<u8>| String::from_utf8(bytes).expect("ASCII digits and signs");
     Some(Stamp {
-        text,
-        day: format!("{ky:04}-{km:02}-{kd:02}"),
+        text: ascii(text),
+        day: ascii(kst),
     })
 }
 
@@ -159,6 +191,23 @@ mod tests {
         assert!(parse("2026-02-29T00:00:00Z").is_none());
         assert!(parse("2024-02-29T00:00:00+05:30").is_some());
         assert!(parse("1969-12-31T23:59:59Z").is_none());
+    }
+
+    #[test]
+    fn digits_pad_as_format_does() {
+        for (n, width) in [
+            (0, 2),
+            (7, 2),
+            (59, 2),
+            (1970, 4),
+            (2099, 4),
+            (5, 6),
+            (250000, 6),
+        ] {
+            let mut out = Vec::new();
+            digits(&mut out, n, width);
+            assert_eq!(out, format!("{n:0w$}", w = width as usize).as_bytes());
+        }
     }
 
     #[test]
