@@ -18,10 +18,13 @@ Reads from outside stream processing (HTTP) see committed state only.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
+from itertools import compress, repeat
+from operator import is_
 from typing import Any
 
-from faust.stores.rocksdb import Store
+from faust.stores.rocksdb import RocksDBOptions, Store
 from faust.streams import current_event
 from faust.types import TP
 
@@ -33,10 +36,31 @@ _ABSENT = object()
 commit_listeners: dict[str, Callable[[int, dict[bytes, Any], object], None]] = {}
 
 
+class MemtableBloomOptions(RocksDBOptions):
+    """Faust's RocksDB options plus a whole-key bloom filter on the memtable.
+
+    The duplicate filter looks up every click's id, and nearly all are new: a
+    miss walks the memtable's skiplist (1.2 to 1.6 us a key here) unless a
+    bloom filter rules it out first (0.5 us). Faust sets bloom filters on the
+    SST files only. 2% of the 64 MiB write buffer: about 60 bits a key at the
+    170,000 keys a memtable holds in the bench."""
+
+    memtable_bloom_ratio = 0.02
+
+    def as_options(self) -> Any:
+        options = super().as_options()
+        if self.use_rocksdict:
+            options.set_memtable_prefix_bloom_ratio(self.memtable_bloom_ratio)
+            options.set_memtable_whole_key_filtering(True)
+        return options
+
+
 class TransactionalStore(Store):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.rocksdb_options = MemtableBloomOptions(**self.options, use_rocksdict=self.use_rocksdict)
         self._pending: dict[int, dict[bytes, Any]] = {}
+        self._deletes: set[int] = set()  # partitions whose pending writes include a deletion
         self._changelog_offsets: dict[int, int] = {}
 
     @staticmethod
@@ -55,6 +79,7 @@ class TransactionalStore(Store):
             super()._del(key)
         else:
             self._pending.setdefault(partition, {})[key] = _DELETED
+            self._deletes.add(partition)
 
     def _get(self, key: bytes) -> bytes | None:
         partition = self._partition()
@@ -76,15 +101,24 @@ class TransactionalStore(Store):
 
     def read_many(self, partition: int, keys: list[bytes]) -> list[bytes | None]:
         """``read`` for many keys: the ones not written in the open transaction
-        come from RocksDB in one multi-get."""
-        pending = self._pending.get(partition) or {}
-        values: list[Any] = [pending.get(key, _ABSENT) for key in keys]
-        unread = [i for i, value in enumerate(values) if value is _ABSENT]
+        come from RocksDB in one multi-get. (A batch reads thousands of keys:
+        the passes over them run in C, through map and compress.)"""
+        if not keys:
+            return []
+        db = self._db_for_partition(partition)
+        pending = self._pending.get(partition)
+        if not pending:
+            return db.get(keys)
+        values: list[Any] = list(map(pending.get, keys, repeat(_ABSENT, len(keys))))
+        unread = list(compress(range(len(keys)), map(is_, values, repeat(_ABSENT))))
+        if len(unread) == len(keys):
+            return db.get(keys)
         if unread:
-            stored = self._db_for_partition(partition).get([keys[i] for i in unread])
-            for i, value in zip(unread, stored, strict=True):
+            for i, value in zip(unread, db.get(list(map(keys.__getitem__, unread))), strict=True):
                 values[i] = value
-        return [None if value is _DELETED else value for value in values]
+        if partition in self._deletes:
+            return [None if value is _DELETED else value for value in values]
+        return values
 
     def stage(self, partition: int, writes: dict[bytes, bytes]) -> None:
         """Batch path: buffer ``writes`` in partition ``partition``'s open transaction."""
@@ -104,11 +138,15 @@ class TransactionalStore(Store):
                 continue
             db = self._db_for_partition(partition)
             batch = self._write_batch()
-            for key, value in (pending or {}).items():
-                if value is _DELETED:
-                    batch.delete(key)
-                else:
-                    batch.put(key, value)  # Faust's key index is a read cache: reads fill it
+            if pending and partition in self._deletes:
+                for key, value in pending.items():
+                    if value is _DELETED:
+                        batch.delete(key)
+                    else:
+                        batch.put(key, value)
+            elif pending:  # Faust's key index is a read cache: reads fill it
+                deque(map(batch.put, pending.keys(), pending.values()), maxlen=0)
+            self._deletes.discard(partition)
             if offset is not None:
                 batch.put(self.offset_key, str(offset).encode())
             db.write(batch)
@@ -120,6 +158,7 @@ class TransactionalStore(Store):
         """Forget uncommitted writes (their transaction aborted or the partition left)."""
         for partition in partitions:
             self._pending.pop(partition, None)
+            self._deletes.discard(partition)
             self._changelog_offsets.pop(partition, None)
 
     def revoke_partitions(self, table: Any, tps: set[TP]) -> None:

@@ -6,7 +6,9 @@ here fails: it writes through at once (defect 2).
 
 from __future__ import annotations
 
+import re
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -97,3 +99,18 @@ def test_read_many_answers_as_read_does_key_by_key(store):  # type: ignore[no-un
     assert store.read_many(5, keys) == [b"new", b"p", None, None, b"p"]
     assert store.read_many(5, keys) == [store.read(5, key) for key in keys]
     assert store.read_many(4, keys) == [None] * 5
+    assert store.read_many(5, [b"absent", b"nothing"]) == [None, None]  # none pending: one multi-get
+    assert store.read_many(5, []) == []
+    store.commit([5])
+    assert store.read_many(5, keys) == [b"new", b"p", None, None, b"p"]
+
+
+def test_each_partition_db_has_a_whole_key_bloom_filter_on_its_memtable(store):  # type: ignore[no-untyped-def]
+    # RocksDB writes the options a DB was opened with to an OPTIONS-* file in it.
+    db = store._db_for_partition(4)
+    options = max(Path(db.path()).glob("OPTIONS-*")).read_text()
+    assert re.search(r"^\s*memtable_prefix_bloom_size_ratio=0\.02", options, re.M), options
+    assert re.search(r"^\s*memtable_whole_key_filtering=true", options, re.M)
+    store.stage(4, {b"click:k-1": b"1764000000"})
+    store.commit([4])
+    assert store.read_many(4, [b"click:k-1", b"click:k-2"]) == [b"1764000000", None]
