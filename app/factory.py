@@ -102,11 +102,18 @@ def backend_port(settings: Settings) -> int:
         return probe.getsockname()[1]
 
 
+def gil_switch_interval(settings: Settings, front: bool) -> float:
+    """GIL_SWITCH_INTERVAL, else 5 ms behind the query front and 0.1 ms without it."""
+    if settings.gil_switch_interval is not None:
+        return settings.gil_switch_interval
+    return 0.005 if front else 0.0001
+
+
 def create_app(settings: Settings) -> StreamsApp:
-    sys.setswitchinterval(settings.gil_switch_interval)
+    front = query_front_enabled(settings)
+    sys.setswitchinterval(gil_switch_interval(settings, front))
     gc.set_threshold(settings.gc_gen0_threshold, *gc.get_threshold()[1:])
     store = "rocksdb://" if settings.store == "rocksdb" else "memory://"
-    front = query_front_enabled(settings)
     datadir = settings.store_dir / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = StreamsApp(

@@ -30,6 +30,8 @@ def drain_dict(run: Drain, worker: Worker) -> dict:
         "keys": run.keys,
         "diffs": run.diffs[:20],
         "marks_s": {k: v - run.first for k, v in run.marks.items()},
+        # /stats polls: (seconds since first progress, inputs accounted for), to see the ramp and the tail
+        "progress": [(round(t - run.first, 3), n) for t, n in run.samples if t >= run.first],
         "peak_rss_mb": worker.peak_rss_mb(),
         "cpu_s": worker.cpu_seconds(),
     }

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.factory import create_app, settle_heap
+from app.factory import create_app, query_front_enabled, settle_heap
 from config.settings import Settings
 
 
@@ -17,6 +17,19 @@ def test_the_gil_switch_interval_is_applied(tmp_path: Path) -> None:
     try:
         create_app(Settings(gil_switch_interval=0.002, store_dir=tmp_path))
         assert sys.getswitchinterval() == pytest.approx(0.002)
+    finally:
+        sys.setswitchinterval(before)
+
+
+@pytest.mark.parametrize(("front", "expected"), [(True, 0.005), (False, 0.0001)])
+def test_an_unset_gil_switch_interval_follows_the_query_front(tmp_path: Path, front: bool, expected: float) -> None:
+    before = sys.getswitchinterval()
+    try:
+        settings = Settings(query_front=front, store_dir=tmp_path)
+        assert settings.gil_switch_interval is None
+        assert query_front_enabled(settings) is front  # the kernel is installed here
+        create_app(settings)
+        assert sys.getswitchinterval() == pytest.approx(expected)
     finally:
         sys.setswitchinterval(before)
 
