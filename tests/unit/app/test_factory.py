@@ -22,7 +22,9 @@ def test_the_gil_switch_interval_is_applied(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("front", "expected"), [(True, 0.005), (False, 0.0001)])
-def test_an_unset_gil_switch_interval_follows_the_query_front(tmp_path: Path, front: bool, expected: float) -> None:
+def test_an_unset_gil_switch_interval_follows_the_query_front(
+    tmp_path: Path, front: bool, expected: float
+) -> None:
     before = sys.getswitchinterval()
     try:
         settings = Settings(query_front=front, store_dir=tmp_path)
