@@ -11,7 +11,7 @@ from typing import Any
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
 from faust.types import TP
 
-from eos import batch_path, lean_records
+from eos import batch_path
 from eos.gate import BatchFailed, gate_of
 
 
@@ -90,9 +90,6 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
     def _guarded(self) -> bool:
         return bool(self.consumer.app.in_transaction)
 
-    def _takes_batch_path(self, tp: Any) -> bool:
-        return tp.topic in batch_path.handlers_of(self.consumer.app)
-
     def _is_changelog(self, tp: Any) -> bool:
         return tp.topic in self.consumer.app.tables.changelog_topics
 
@@ -157,8 +154,6 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         return committed
 
     async def _fetch_records(self, consumer: Any, active_partitions: Any, **kwargs: Any) -> Any:
-        if self._guarded() and self.consumer.app.settings.batch_path and consumer._fetcher is not None:
-            lean_records.install(consumer._fetcher, self._takes_batch_path)
         records = await super()._fetch_records(consumer, active_partitions, **kwargs)
         if not records or not self._guarded():
             return records
