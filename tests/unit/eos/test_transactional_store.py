@@ -109,7 +109,7 @@ def test_each_partition_db_has_a_whole_key_bloom_filter_on_its_memtable(store): 
     # RocksDB writes the options a DB was opened with to an OPTIONS-* file in it.
     db = store._db_for_partition(4)
     options = max(Path(db.path()).glob("OPTIONS-*")).read_text()
-    assert re.search(r"^\s*memtable_prefix_bloom_size_ratio=0\.02", options, re.M), options
+    assert re.search(r"^\s*memtable_prefix_bloom_size_ratio=0\.005", options, re.M), options
     assert re.search(r"^\s*memtable_whole_key_filtering=true", options, re.M)
     store.stage(4, {b"click:k-1": b"1764000000"})
     store.commit([4])
