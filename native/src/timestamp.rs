@@ -37,6 +37,15 @@ fn digits(out: &mut Vec<u8>, n: i64, width: u32) {
     out.extend_from_slice(&buf[..width as usize]);
 }
 
+/// `YYYY-MM-DD`.
+fn date(out: &mut Vec<u8>, year: i64, month: i64, day: i64) {
+    digits(out, year, 4);
+    out.push(b'-');
+    digits(out, month, 2);
+    out.push(b'-');
+    digits(out, day, 2);
+}
+
 fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
@@ -139,11 +148,7 @@ pub fn parse(ts: &str) -> Option<Stamp> {
     }
     let (ky, km, kd) = civil_from_days((instant_us + KST_OFFSET_US).div_euclid(DAY_US));
     let mut text = Vec::with_capacity(32);
-    digits(&mut text, year, 4);
-    text.push(b'-');
-    digits(&mut text, month, 2);
-    text.push(b'-');
-    digits(&mut text, day, 2);
+    date(&mut text, year, month, day);
     text.push(b'T');
     digits(&mut text, hour, 2);
     text.push(b':');
@@ -160,11 +165,7 @@ pub fn parse(ts: &str) -> Option<Stamp> {
     text.push(b':');
     digits(&mut text, abs % 60, 2);
     let mut kst = Vec::with_capacity(10);
-    digits(&mut kst, ky, 4);
-    kst.push(b'-');
-    digits(&mut kst, km, 2);
-    kst.push(b'-');
-    digits(&mut kst, kd, 2);
+    date(&mut kst, ky, km, kd);
     let ascii = |bytes: Vec<u8>| String::from_utf8(bytes).expect("ASCII digits and signs");
     Some(Stamp {
         text: ascii(text),
