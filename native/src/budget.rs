@@ -186,7 +186,7 @@ pub fn add_daily(daily: &mut Daily, campaign_id: &str, cpc: i64, charged: bool) 
 
 /// A JSON string as orjson spells it: printable ASCII other than `"` and `\`
 /// (nearly every id and timestamp) is copied as is; anything else goes through serde_json.
-pub fn string(out: &mut Vec<u8>, s: &str) {
+fn string(out: &mut Vec<u8>, s: &str) {
     if s.bytes()
         .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
     {
@@ -199,7 +199,7 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-pub fn int(out: &mut Vec<u8>, n: i64) {
+fn int(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
