@@ -132,7 +132,7 @@ async def run_once(plan: Plan, bootstrap: str, root: Path, say: Callable[[str], 
     say(f"chaos: seed={plan.seed} app={dep.name} dir={root}")
     workers = [Worker(dep, i) for i in range(2)]
     # One at a time: two workers creating a fresh deployment's topics at once can
-    # crash one of them (a known start-up race, README "Exactly-once", limits);
+    # crash one of them (a known start-up race, docs/exactly-once.md, limits);
     # this harness is about kills, not about that.
     for w in workers:
         w.start()
