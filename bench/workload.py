@@ -29,6 +29,7 @@ from domain.budgets import (
     parse_budget_event,
     parse_click,
 )
+from domain.errors import StreamsError
 
 START = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # KST 09:00; clicks cross KST midnights
 SPAN = timedelta(hours=40)
@@ -36,7 +37,7 @@ Record = tuple[bytes, bytes]
 _UNCHECKED = ("updated_at", "last_rejected_cpc")
 
 
-class ClickRejected(AssertionError):
+class ClickRejected(StreamsError, AssertionError):
     """A bench click would be rejected: the workload would no longer be order-independent."""
 
 

@@ -11,10 +11,11 @@ from aiokafka.errors import KafkaError
 
 from app.admin import client_kwargs
 from config import Settings
+from domain.errors import StreamsError
 
 
-class BarrierTimeout(Exception):
-    pass
+class BarrierTimeout(StreamsError):
+    """The app's group did not catch up with the produced records in time."""
 
 
 async def group_lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, group: str, topic: str) -> int:

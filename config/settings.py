@@ -12,8 +12,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.errors import StreamsError
 
-class ConfigError(Exception):
+
+class ConfigError(StreamsError):
     """A setting from the environment is invalid; the message names the variable."""
 
 

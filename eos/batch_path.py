@@ -44,7 +44,7 @@ import orjson
 from aiokafka.partitioner import DefaultPartitioner
 from faust.types import TP
 
-from eos.gate import CommitGate, gate_of
+from eos.gate import CommitGate, gate_of, log_failed_batch
 from eos.store import TransactionalStore
 from eos.transactions import transactional_id_for
 from streaming.partition_batch import Handler, Headers, KeyValue, PartitionBatch, handlers_of
@@ -270,6 +270,7 @@ async def _run_one(
     except BaseException as exc:
         gate.fail(exc)  # part of the batch may be in the transaction: never commit it
         if not isinstance(exc, asyncio.CancelledError):
+            log_failed_batch(exc, parts)
             await app.crash(exc)
         raise
     processed = gate.processed

@@ -11,6 +11,7 @@ from typing import Any
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
 from faust.types import TP
 
+from domain.errors import StreamsError
 from eos import batch_path
 from eos.gate import BatchFailed, gate_of
 
@@ -23,7 +24,7 @@ class Fetched(dict):
         self.epochs: dict[TP, int] = {}
 
 
-class StaleCommittedOffset(RuntimeError):
+class StaleCommittedOffset(StreamsError, RuntimeError):
     """The group reports less for a partition than this process committed."""
 
 

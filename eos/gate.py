@@ -21,13 +21,28 @@ refuses every later commit, so those transactions can only abort.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from domain.errors import StreamsError
 
-class BatchFailed(RuntimeError):
+log = logging.getLogger(__name__)
+
+
+class BatchFailed(StreamsError, RuntimeError):
     """A batch failed half-way: nothing of the open transactions may commit."""
+
+
+def log_failed_batch(exc: BaseException, parts: Iterable[tuple[Any, Sequence[Any]]]) -> None:
+    """Name what failed before the worker stops: its records are processed again after the restart."""
+    where = ", ".join(
+        f"{tp.topic}[{tp.partition}] offsets {records[0].offset}-{records[-1].offset}"
+        for tp, records in parts
+        if records
+    )
+    log.error("batch of %s failed; the worker stops and its open transactions abort", where, exc_info=exc)
 
 
 class CommitGate:
@@ -121,6 +136,10 @@ async def atomic_batch(stream: Any, events: Sequence[Any]) -> AsyncIterator[list
             if app.in_transaction:
                 gate.fail(exc)
                 if not isinstance(exc, asyncio.CancelledError):
+                    by_tp: dict[Any, list[Any]] = {}
+                    for event in fresh:
+                        by_tp.setdefault(event.message.tp, []).append(event.message)
+                    log_failed_batch(exc, by_tp.items())
                     await app.crash(exc)
             raise
         gate.mark_processed(fresh)

@@ -10,6 +10,8 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from domain.errors import StreamsError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POM = Path(__file__).resolve().with_name("pom.xml")
 CACHE_DIR = REPO_ROOT / ".cache" / "kafka"
@@ -28,7 +30,7 @@ log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
 """
 
 
-class KafkaError(RuntimeError):
+class KafkaError(StreamsError, RuntimeError):
     """Base class for everything this package raises on purpose."""
 
 

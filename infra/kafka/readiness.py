@@ -12,10 +12,12 @@ from contextlib import contextmanager
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from domain.errors import StreamsError
+
 Probe = Callable[[], Awaitable[None]]
 
 
-class NotReady(Exception):
+class NotReady(StreamsError):
     pass
 
 

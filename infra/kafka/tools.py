@@ -6,6 +6,8 @@ import subprocess
 from collections.abc import Sequence
 from typing import Any
 
+from domain.errors import StreamsError
+
 from .jars import java_command
 
 # Main classes in Kafka 3.9 (checked against kafka-tools-3.9.1.jar / kafka_2.13-3.9.1.jar):
@@ -22,7 +24,7 @@ TOOLS: dict[str, str] = {
 }
 
 
-class ToolError(subprocess.CalledProcessError):
+class ToolError(StreamsError, subprocess.CalledProcessError):
     """A tool exited non-zero; unlike its base class, the message shows what the tool said."""
 
     def __str__(self) -> str:

@@ -110,6 +110,19 @@ async def test_while_the_flow_is_stopped_the_batch_waits_instead_of_being_droppe
     assert seen == [(0, [(CLICKS, 5)])]
 
 
+async def test_a_failed_batch_logs_its_topic_partition_and_offsets(caplog: pytest.LogCaptureFixture) -> None:
+    def explode(batch: Any) -> None:
+        raise RuntimeError("bug in the handler")
+
+    consumer, _ = deployment(explode)
+    records = {TP(CLICKS, 1): [rec(CLICKS, 1, 7, ts=100), rec(CLICKS, 1, 8, ts=101)]}
+    with caplog.at_level("ERROR", logger="eos"), pytest.raises(RuntimeError):
+        await batch_path.run(consumer, records, fresh=lambda tp: True)
+    [failure] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert f"{CLICKS}[1] offsets 7-8" in failure.getMessage()
+    assert failure.exc_info is not None and "bug in the handler" in str(failure.exc_info[1])
+
+
 async def test_a_batch_that_fails_half_way_closes_the_gate_for_good() -> None:
     def explode(batch: Any) -> None:
         batch.send(FakeTopic("out"), b"k", b"v", [])
