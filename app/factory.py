@@ -41,7 +41,7 @@ class StreamsApp(faust.App):
     settings: Settings
 
     def _new_transport(self):  # type: ignore[no-untyped-def]
-        from eos import EosTransport
+        from eos.transport import EosTransport
 
         return EosTransport(self.conf.broker_consumer, self)
 

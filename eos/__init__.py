@@ -1,9 +1,7 @@
-"""Fixes to faust-streaming's exactly-once processing, through its extension points.
+"""Our exactly-once processing on faust-streaming, through its extension points.
 
 Each fix names the defect it answers (see ``docs/exactly-once.md``)
-and has a regression test that fails against stock Faust.
+and has a regression test that fails against stock Faust. The package's
+modules import nothing at package import (``eos.compat`` is imported from
+``streaming`` too): the transport is ``eos.transport.EosTransport``.
 """
-
-from eos.transport import EosTransport
-
-__all__ = ["EosTransport"]

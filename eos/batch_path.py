@@ -44,6 +44,7 @@ import orjson
 from aiokafka.partitioner import DefaultPartitioner
 from faust.types import TP
 
+from eos import compat
 from eos.gate import CommitGate, gate_of, log_failed_batch
 from eos.store import TransactionalStore
 from eos.transactions import transactional_id_for
@@ -262,7 +263,7 @@ async def _run_one(
 ) -> None:
     ordered = parts[0][1] if len(parts) == 1 else _merged(parts)
     tid = transactional_id_for(app, parts[0][0].topic, partition)
-    producer = app.producer._transaction_producers[tid]  # the driver has no public lookup
+    producer = compat.transaction_producers(app.producer)[tid]
     batch = TransactionBatch(producer, gate, partition, ordered, app.settings.producer_max_batch_bytes)
     try:
         await loop.run_in_executor(_handler_thread, _handle, handler, batch)

@@ -12,7 +12,7 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
 from faust.types import TP
 
 from domain.errors import StreamsError
-from eos import batch_path
+from eos import batch_path, compat
 from eos.gate import BatchFailed, gate_of
 
 
@@ -79,8 +79,7 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         was the end-to-end latency: p50 1.5 s at 4,000 clicks/s, 0.4 s with
         100 ms (``python -m bench``, latency phase). FETCH_MAX_WAIT sets it."""
         consumer = super()._create_worker_consumer(transport)
-        # Read by AIOKafkaConsumer.start() when it builds its fetcher; no public setter.
-        consumer._fetch_max_wait_ms = int(self.consumer.app.settings.fetch_max_wait * 1000)
+        compat.set_fetch_max_wait(consumer, self.consumer.app.settings.fetch_max_wait)
         return consumer
 
     def _reset(self, tps: Iterable[TP]) -> None:
@@ -95,7 +94,7 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         return tp.topic in self.consumer.app.tables.changelog_topics
 
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
-        return await self._ensure_consumer().end_offsets(partitions)
+        return await compat.kafka_consumer(self).end_offsets(partitions)
 
     def on_partitions_revoked(self, revoked: set[TP]) -> Any:
         self._reset(revoked)
@@ -132,7 +131,7 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
             raise
 
     async def _seek_all_to_committed(self) -> dict[TP, int | None]:
-        consumer = self._ensure_consumer()
+        consumer = compat.kafka_consumer(self)
         tps = [tp for tp in consumer.assignment() if not self._is_changelog(tp) and tp not in self._next]
         committed = {tp: await consumer.committed(tp) for tp in tps}
         ours = gate_of(self.consumer.app).committed
@@ -219,10 +218,9 @@ class GatedConsumer(Consumer):
         assigned = self.assignment()
         offsets = {}
         for tp in tps:
-            self._acked[tp].clear()  # bookkeeping replaced by `processed`
-            self._acked_index[tp].clear()
+            compat.forget_acks(self, tp)  # bookkeeping replaced by `processed`
             offset = processed.get(tp)
-            if offset is not None and tp in assigned and self._should_commit(tp, offset):
+            if offset is not None and tp in assigned and compat.should_commit(self, tp, offset):
                 offsets[tp] = offset
         return offsets
 
@@ -246,7 +244,7 @@ class GatedConsumer(Consumer):
         # would lose them; a pause that matters comes with a reset (epochs).
         mine, rest = batch_path.split(self.app, records)
         if mine:
-            epochs, current = records.epochs, self._thread.epochs
+            epochs, current = records.epochs, compat.consumer_thread(self).epochs
             if await batch_path.run(self, mine, fresh=lambda tp: epochs.get(tp) == current.get(tp)):
                 return {}, active  # fetched before a rebalance: like Faust, deliver none of it
         return rest, active
@@ -254,7 +252,7 @@ class GatedConsumer(Consumer):
     def partition_count(self, topic: str) -> int | None:
         """Partitions of ``topic`` in the client's metadata (what Faust's
         ``key_partition`` reads); None while the topic is unknown."""
-        partitions = self._thread._ensure_consumer()._client.cluster.partitions_for_topic(topic)
+        partitions = compat.metadata_partitions(compat.kafka_consumer(compat.consumer_thread(self)), topic)
         return len(partitions) if partitions else None
 
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:

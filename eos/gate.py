@@ -27,6 +27,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from domain.errors import StreamsError
+from eos import compat
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def _current_generation(app: Any, events: Sequence[Any]) -> list[Any]:
     generation = app.consumer_generation_id
     fresh = [e for e in events if e.message.generation_id == generation]
     if len(fresh) != len(events):
-        unacked = getattr(app.consumer, "_unacked_messages", set())  # or a rebalance waits on them
+        unacked = compat.unacked_messages(app.consumer)  # or a rebalance waits on them
         for event in events:
             if event.message.generation_id != generation:
                 unacked.discard(event.message)

@@ -28,6 +28,8 @@ from faust.stores.rocksdb import RocksDBOptions, Store
 from faust.streams import current_event
 from faust.types import TP
 
+from eos import compat
+
 _DELETED = object()
 _ABSENT = object()
 
@@ -98,7 +100,7 @@ class TransactionalStore(Store):
         if pending is not None and key in pending:
             value = pending[key]
             return None if value is _DELETED else value
-        return self._db_for_partition(partition).get(key)
+        return compat.db_for_partition(self, partition).get(key)
 
     def read_many(self, partition: int, keys: list[bytes]) -> list[bytes | None]:
         """``read`` for many keys: the ones not written in the open transaction
@@ -106,7 +108,7 @@ class TransactionalStore(Store):
         the passes over them run in C, through map and compress.)"""
         if not keys:
             return []
-        db = self._db_for_partition(partition)
+        db = compat.db_for_partition(self, partition)
         pending = self._pending.get(partition)
         if not pending:
             return db.get(keys)
@@ -137,7 +139,7 @@ class TransactionalStore(Store):
             offset = self._changelog_offsets.pop(partition, None)
             if not pending and offset is None:
                 continue
-            db = self._db_for_partition(partition)
+            db = compat.db_for_partition(self, partition)
             batch = self._write_batch()
             if pending and partition in self._deletes:
                 for key, value in pending.items():

@@ -8,6 +8,7 @@ from faust import Table
 from mode.utils.collections import LRUCache
 from yarl import URL
 
+from eos import compat
 from eos.gate import gate_of
 from eos.store import TransactionalStore
 
@@ -15,12 +16,12 @@ from eos.store import TransactionalStore
 class EosTable(Table):
     def _new_store_by_url(self, url: str | URL) -> Any:
         store = self._store_by_url(url)
-        index = getattr(store, "_key_index", None)
+        index = compat.key_index(store)
         if index is not None and self.app.conf.web_in_thread:
             # RocksDB's key -> partition index is filled by reads, and with the
             # web server in its own thread reads come from two threads; mode's
             # LRUCache pops and re-inserts a key on every read.
-            store._key_index = LRUCache(limit=index.limit, thread_safety=True)
+            compat.set_key_index(store, LRUCache(limit=index.limit, thread_safety=True))
         return store
 
     def _store_by_url(self, url: str | URL) -> Any:

@@ -28,6 +28,7 @@ from faust.transport.consumer import TransactionManager
 from faust.types import TP, HeadersArg
 from faust.types.tuples import RecordMetadata
 
+from eos import compat
 from eos.gate import gate_of
 from eos.store import TransactionalStore
 
@@ -91,7 +92,7 @@ class SourceTransactionManager(TransactionManager):
         gate = gate_of(self.app)
         gate.assignment_ready = False
         producer = self.producer
-        held = sorted(getattr(producer, "_transaction_producers", {}))
+        held = sorted(compat.transaction_producers(producer))
         await asyncio.gather(*(producer.stop_transaction(tid) for tid in held))
         wanted = sorted(self._tps_to_transactional_ids(assigned))
         if wanted:
@@ -183,8 +184,7 @@ class CommittingTransactionManager(SourceTransactionManager):
         return True
 
     def _has_producer(self, tid: str) -> bool:
-        # The driver keeps its producers in a private mapping; no public lookup.
-        return tid in getattr(self.producer, "_transaction_producers", {})
+        return tid in compat.transaction_producers(self.producer)
 
     def _stores(self) -> list[TransactionalStore]:
         return [t.data for t in self.app.tables.values() if isinstance(t.data, TransactionalStore)]

@@ -13,17 +13,18 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from faust.streams import _current_event  # Faust's "current event" context variable
 from faust.types import EventT
+
+from eos.compat import current_event_var
 
 
 @contextmanager
 def _as_current(event: EventT) -> Iterator[None]:
-    token = _current_event.set(weakref.ref(event))
+    token = current_event_var.set(weakref.ref(event))
     try:
         yield
     finally:
-        _current_event.reset(token)
+        current_event_var.reset(token)
 
 
 def partition_batches(events: Sequence[EventT]) -> Iterator[tuple[int, list[EventT]]]:

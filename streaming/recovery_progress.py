@@ -22,6 +22,8 @@ from typing import Any
 from faust.tables import TableManager
 from faust.tables.recovery import Recovery
 
+from eos import compat
+
 log = logging.getLogger(__name__)
 INTERVAL = 5.0
 
@@ -82,9 +84,10 @@ class ProgressTableManager(TableManager):
 
     @property
     def recovery(self) -> Recovery:
-        if self._recovery is None:
-            self._recovery = StartAwareRecovery(self.app, self, beacon=self.beacon, loop=self.loop)
-        return self._recovery
+        if compat.table_manager_recovery(self) is None:
+            recovery = StartAwareRecovery(self.app, self, beacon=self.beacon, loop=self.loop)
+            compat.set_table_manager_recovery(self, recovery)
+        return compat.table_manager_recovery(self)  # type: ignore[no-any-return]
 
 
 def new_run(recovery: Any, now: float) -> Progress:
