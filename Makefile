@@ -55,9 +55,10 @@ test-chaos: broker ## Only the short chaos test (SIGKILL workers mid-run; also p
 chaos: broker ## Kill workers at random while both pipelines run; CHAOS_ARGS="--seed N --brokers 3 ..."
 	$(BIN)/python -m chaos $(CHAOS_ARGS)
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff lint and format check, mypy (strict on domain/ and eos/)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean: stop ## Stop, then remove local state (.data/); keeps .venv and the jar cache
 	rm -rf .data

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -181,10 +181,10 @@ class Budget:
     updated_at: str | None = None
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> Budget:
+    def from_dict(cls, data: dict[str, Any] | None) -> Budget:
         return cls(**data) if data else cls()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         # Spelled out: dataclasses.asdict deep-copies field by field, and this
         # runs once per advertiser per batch on the hot path.
         return {
@@ -279,7 +279,7 @@ def kst_day_name(ts: datetime) -> str:
     return name
 
 
-def add_daily(stats: dict, click: Click, charged: bool) -> None:
+def add_daily(stats: dict[str, dict[str, int]], click: Click, charged: bool) -> None:
     """Fold one click into an advertiser-day's {campaign: {charged, spend, rejected}}."""
     row = stats.get(click.campaign_id)
     if row is None:  # not setdefault: that builds the empty row for every click
@@ -291,7 +291,7 @@ def add_daily(stats: dict, click: Click, charged: bool) -> None:
         row["rejected"] += 1
 
 
-def public_view(advertiser_id: str, budget: Budget) -> dict:
+def public_view(advertiser_id: str, budget: Budget) -> dict[str, Any]:
     """What GET /advertisers/{id}/budget answers."""
     data = budget.to_dict()
     del data["last_rejected_cpc"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -71,11 +71,11 @@ def hour_start(epoch_seconds: int) -> int:
     return epoch_seconds - epoch_seconds % HOUR
 
 
-def empty_totals() -> dict[str, int | str | None]:
+def empty_totals() -> dict[str, Any]:
     return {"total_amount": 0, "items_sold": 0, "order_count": 0, "updated_at": None}
 
 
-def add_deltas(totals: dict | None, deltas: list[CategoryDelta], now: datetime) -> dict:
+def add_deltas(totals: dict[str, Any] | None, deltas: list[CategoryDelta], now: datetime) -> dict[str, Any]:
     """Fold a batch of one category's deltas into its totals (integers only)."""
     out = dict(totals) if totals else empty_totals()
     for d in deltas:

@@ -212,7 +212,8 @@ def _merged(parts: list[tuple[TP, list[Any]]]) -> list[Any]:
 def split(app: Any, records: Mapping[TP, list[Any]]) -> tuple[dict[TP, list[Any]], dict[TP, list[Any]]]:
     """(records for batch handlers, the rest for Faust's path)."""
     handlers = handlers_of(app)
-    mine, rest = {}, {}
+    mine: dict[TP, list[Any]] = {}
+    rest: dict[TP, list[Any]] = {}
     for tp, batch in records.items():
         (mine if tp.topic in handlers else rest)[tp] = batch
     return mine, rest

@@ -16,7 +16,7 @@ from eos import batch_path, compat
 from eos.gate import BatchFailed, gate_of
 
 
-class Fetched(dict):
+class Fetched(dict[TP, list[Any]]):
     """A fetch's records by partition, with each stream partition's epoch at hand-out."""
 
     def __init__(self) -> None:
@@ -79,7 +79,8 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         was the end-to-end latency: p50 1.5 s at 4,000 clicks/s, 0.4 s with
         100 ms (``python -m bench``, latency phase). FETCH_MAX_WAIT sets it."""
         consumer = super()._create_worker_consumer(transport)
-        compat.set_fetch_max_wait(consumer, self.consumer.app.settings.fetch_max_wait)
+        app: Any = self.consumer.app
+        compat.set_fetch_max_wait(consumer, app.settings.fetch_max_wait)
         return consumer
 
     def _reset(self, tps: Iterable[TP]) -> None:
@@ -94,7 +95,8 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         return tp.topic in self.consumer.app.tables.changelog_topics
 
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
-        return await compat.kafka_consumer(self).end_offsets(partitions)
+        highwaters: Mapping[TP, int] = await compat.kafka_consumer(self).end_offsets(partitions)
+        return highwaters
 
     def on_partitions_revoked(self, revoked: set[TP]) -> Any:
         self._reset(revoked)
@@ -123,7 +125,8 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
             # that follows recovery moves these partitions.
             return {}
         try:
-            return await self.call_thread(self._seek_all_to_committed)
+            committed: Mapping[TP, int] = await self.call_thread(self._seek_all_to_committed)
+            return committed
         except StaleCommittedOffset as exc:
             # Faust logs a failed seek as a warning and goes on; here that would
             # process records twice: stop the worker.
@@ -153,8 +156,14 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
             self.epochs[tp] = self.epochs.get(tp, 0) + 1
         return committed
 
-    async def _fetch_records(self, consumer: Any, active_partitions: Any, **kwargs: Any) -> Any:
-        records = await super()._fetch_records(consumer, active_partitions, **kwargs)
+    async def _fetch_records(
+        self,
+        consumer: Any,
+        active_partitions: set[TP],
+        timeout: float | None = None,
+        max_records: int | None = None,
+    ) -> Mapping[TP, list[Any]]:
+        records = await super()._fetch_records(consumer, active_partitions, timeout, max_records)
         if not records or not self._guarded():
             return records
         return self._contiguous(records)
@@ -237,13 +246,15 @@ class GatedConsumer(Consumer):
         """Under exactly_once, records of topics with a batch handler take the
         batch path (eos.batch_path) here; Faust's per-record path gets the rest."""
         records, active = await super()._wait_next_records(timeout)
-        if not records or not self.app.in_transaction or not self.app.settings.batch_path:
+        app: Any = self.app
+        if not records or not app.in_transaction or not app.settings.batch_path:
             return records, active
         # No filter by the active partitions here (Faust's getmany has one): that
         # set is live, and a partition paused after its records were handed out
         # would lose them; a pause that matters comes with a reset (epochs).
         mine, rest = batch_path.split(self.app, records)
         if mine:
+            assert isinstance(records, Fetched)  # exactly_once fetches through ContiguousFetchThread
             epochs, current = records.epochs, compat.consumer_thread(self).epochs
             if await batch_path.run(self, mine, fresh=lambda tp: epochs.get(tp) == current.get(tp)):
                 return {}, active  # fetched before a rebalance: like Faust, deliver none of it

@@ -49,7 +49,7 @@ def log_failed_batch(exc: BaseException, parts: Iterable[tuple[Any, Sequence[Any
 class CommitGate:
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
-        self._changelog: list[asyncio.Future] = []
+        self._changelog: list[asyncio.Future[Any]] = []
         # Next offset to read, per source partition, after what batches processed.
         self.processed: dict[Any, int] = {}
         self.failure: BaseException | None = None
@@ -76,7 +76,7 @@ class CommitGate:
             if msg.offset + 1 > processed.get(msg.tp, -1):
                 processed[msg.tp] = msg.offset + 1
 
-    def track(self, fut: asyncio.Future) -> None:
+    def track(self, fut: asyncio.Future[Any]) -> None:
         self._changelog.append(fut)
 
     async def drain(self) -> None:

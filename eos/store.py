@@ -19,7 +19,7 @@ Reads from outside stream processing (HTTP) see committed state only.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, repeat
 from operator import is_
 from typing import Any
@@ -61,7 +61,7 @@ class MemtableBloomOptions(RocksDBOptions):
 class TransactionalStore(Store):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.rocksdb_options = MemtableBloomOptions(**self.options, use_rocksdict=self.use_rocksdict)
+        self.rocksdb_options = MemtableBloomOptions(**(self.options or {}), use_rocksdict=self.use_rocksdict)
         self._pending: dict[int, dict[bytes, Any]] = {}
         self._deletes: set[int] = set()  # partitions whose pending writes include a deletion
         self._changelog_offsets: dict[int, int] = {}
@@ -100,9 +100,10 @@ class TransactionalStore(Store):
         if pending is not None and key in pending:
             value = pending[key]
             return None if value is _DELETED else value
-        return compat.db_for_partition(self, partition).get(key)
+        stored: bytes | None = compat.db_for_partition(self, partition).get(key)
+        return stored
 
-    def read_many(self, partition: int, keys: list[bytes]) -> list[bytes | None]:
+    def read_many(self, partition: int, keys: Sequence[bytes]) -> list[bytes | None]:
         """``read`` for many keys: the ones not written in the open transaction
         come from RocksDB in one multi-get. (A batch reads thousands of keys:
         the passes over them run in C, through map and compress.)"""
@@ -111,11 +112,12 @@ class TransactionalStore(Store):
         db = compat.db_for_partition(self, partition)
         pending = self._pending.get(partition)
         if not pending:
-            return db.get(keys)
+            everything: list[bytes | None] = db.get(keys)
+            return everything
         values: list[Any] = list(map(pending.get, keys, repeat(_ABSENT, len(keys))))
         unread = list(compress(range(len(keys)), map(is_, values, repeat(_ABSENT))))
         if len(unread) == len(keys):
-            return db.get(keys)
+            return db.get(keys)  # type: ignore[no-any-return]
         if unread:
             for i, value in zip(unread, db.get(list(map(keys.__getitem__, unread))), strict=True):
                 values[i] = value

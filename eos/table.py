@@ -13,7 +13,7 @@ from eos.gate import gate_of
 from eos.store import TransactionalStore
 
 
-class EosTable(Table):
+class EosTable(Table[Any, Any]):
     def _new_store_by_url(self, url: str | URL) -> Any:
         store = self._store_by_url(url)
         index = compat.key_index(store)

@@ -60,7 +60,8 @@ class SourceTransactionManager(TransactionManager):
     def _tps_to_transactional_ids(self, tps: set[TP]) -> set[str]:
         # A topic missing from the metadata (Faust's leader topic right after it
         # is created) gets no producer yet: nothing is processed from it then.
-        counts = self.app.consumer.partition_count
+        consumer: Any = self.app.consumer
+        counts = consumer.partition_count
         standby = self.app.assignor.is_standby
         return {
             transactional_id_for(self.app, tp.topic, tp.partition)
