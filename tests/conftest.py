@@ -1,6 +1,6 @@
 """Session-wide setup.
 
-The Faust app is built from the environment when ``app`` is first imported (by
+The Faust app is built from the environment when ``app.app`` is first used (by
 any test module, e.g. through ``cli``), so it is configured here, before
 collection: in-memory tables, at-least-once, a throw-away state directory; then
 the environment is restored, so worker subprocesses started by integration
@@ -25,13 +25,15 @@ _UNIT_ENV = {
 }
 atexit.register(shutil.rmtree, _UNIT_ENV["STORE_DIR"], True)
 
-if "app" in sys.modules:  # built from someone else's environment: tests would lie
+if "app" in vars(sys.modules.get("app", sys)):  # built from someone else's environment: tests would lie
     raise RuntimeError("the app was imported before tests/conftest.py could configure it")
 
 _saved = {name: os.environ.get(name) for name in _UNIT_ENV}
 os.environ.update(_UNIT_ENV)
 try:
-    import app as _app  # noqa: E402  (builds settings + app + agents + tables + views)
+    import app as _app  # noqa: E402
+
+    _built = _app.app  # builds settings + app + agents + tables + views from this environment
 finally:
     for _name, _value in _saved.items():
         if _value is None:
