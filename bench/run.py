@@ -129,19 +129,13 @@ async def _part(res: dict, name: str, work: Awaitable[dict]) -> None:
 def _throughput_settings(cfg: BenchConfig) -> dict[str, str]:
     # The ceiling and the Quix peer commit every second: so does Faust here
     # (the latency phase keeps the app's own default).
-    return {"COMMIT_INTERVAL": "1.0", **_batch_path(cfg)}
-
-
-def _batch_path(cfg: BenchConfig) -> dict[str, str]:
-    # The bench names the path it measures: the batch path (the default) unless
-    # told otherwise (--worker-settings BATCH_PATH=false: Faust's per-record path).
-    return {"BATCH_PATH": "true", **cfg.worker_env()}
+    return {"COMMIT_INTERVAL": "1.0", **cfg.worker_env()}
 
 
 async def _faust_clicks(cfg: BenchConfig, bootstrap: str, root: Path, gate: Gate, oracle: dict) -> dict:
     inputs = {"TOPIC_AD_BUDGET": FUND, "TOPIC_AD_CLICKS": CLICKS}
     worker = Worker(root, f"faust-clicks-{root.name}", bootstrap, inputs, _throughput_settings(cfg))
-    extra = "".join(f", {k}={v}" for k, v in _batch_path(cfg).items())
+    extra = "".join(f", {k}={v}" for k, v in cfg.worker_env().items())
     say(f"faust: fresh worker (exactly_once, RocksDB{extra}, APP_ID={worker.name}) draining the clicks ...")
     worker.start()
     try:
@@ -185,7 +179,7 @@ async def _latency(cfg: BenchConfig, bootstrap: str, root: Path, steady_eps: flo
         f"faust-latency-{root.name}",
         bootstrap,
         {"TOPIC_AD_BUDGET": LAT_FUND, "TOPIC_AD_CLICKS": LAT_CLICKS},
-        _batch_path(cfg),
+        cfg.worker_env(),
     )
     say(f"latency: fresh worker, steady {rate:.0f} clicks/s{why}, {cfg.latency_seconds:.0f}s per phase ...")
     prod = producer(load_settings(kafka_bootstrap_servers=bootstrap))

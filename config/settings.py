@@ -56,10 +56,6 @@ class Settings(BaseSettings):
     commit_interval: float = Field(0.1, gt=0, le=60)
     batch_max: int = Field(2000, ge=1, le=100_000)
     batch_within: float = Field(0.05, gt=0, le=10)
-    # exactly_once only: agents fed straight from the consumer's fetch
-    # (eos.batch_path), about 20 times faster than Faust's per-record path;
-    # false runs the same handlers through Faust's agents.
-    batch_path: bool = True
     # The budget handler's per-event work: "native" runs it in the Rust kernel
     # (native/, the budget_kernel module), "python" in domain/budgets.py alone;
     # "auto" takes native when it is installed, else python with a warning.

@@ -3,7 +3,7 @@
 Faust hands every record through the consumer thread, the conductor, a
 queue, a stream and an Event, and acks it: on the order of 100 microseconds
 per record here, which alone caps a worker near 10,000 records/s. Under
-exactly_once with BATCH_PATH=true (the default), GatedConsumer gives the
+exactly_once, GatedConsumer gives the
 records of topics that have a batch handler (streaming.partition_batch) to
 ``run`` instead, as fetched: already per partition, in offset order, and
 deduplicated by ContiguousFetchThread.

@@ -247,7 +247,7 @@ class GatedConsumer(Consumer):
         batch path (eos.batch_path) here; Faust's per-record path gets the rest."""
         records, active = await super()._wait_next_records(timeout)
         app: Any = self.app
-        if not records or not app.in_transaction or not app.settings.batch_path:
+        if not records or not app.in_transaction:
             return records, active
         # No filter by the active partitions here (Faust's getmany has one): that
         # set is live, and a partition paused after its records were handed out

@@ -11,10 +11,10 @@ touched it; outputs are queued on the batch and go out at the end too. No
 await per event: the per-event work is the handler's own.
 
 Two runners deliver batches:
-- under exactly_once with BATCH_PATH=true (the default), eos.batch_path takes the
-  records straight from the consumer's fetch (no Faust Event, queue or ack per
-  record) and writes state and outputs into the source partition's transaction;
-- otherwise (BATCH_PATH=false, at_least_once, Faust's agent test context) the Faust agent
+- under exactly_once, eos.batch_path takes the records straight from the
+  consumer's fetch (no Faust Event, queue or ack per record) and writes state and
+  outputs into the source partition's transaction;
+- under at_least_once, and in Faust's agent test context, the Faust agent
   that ``batch_agent`` declares collects events with ``take_events`` and runs
   the handler through ``AgentBatch`` below, over Faust's tables and topics.
 """

@@ -14,9 +14,8 @@ from tests.integration.harness import Worker
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("batch_path", ["false", "true"], ids=["faust-path", "batch-path"])
-async def test_two_workers_charge_each_click_once(deployment, workers, tmp_path, batch_path):  # type: ignore[no-untyped-def]
-    pair = workers(2, BATCH_PATH=batch_path)
+async def test_two_workers_charge_each_click_once(deployment, workers, tmp_path):  # type: ignore[no-untyped-def]
+    pair = workers(2)
     for w in pair:
         await w.wait_http()
     oracle_file = tmp_path / "oracle.json"
