@@ -13,6 +13,7 @@ from faust.auth import SASLCredentials, SSLCredentials
 
 from config import Settings
 from config.settings import BudgetKernel
+from eos.runtime import Runtime
 
 
 def broker_credentials(settings: Settings) -> faust.auth.Credentials | None:
@@ -39,6 +40,7 @@ class StreamsApp(faust.App):
     """faust.App that makes sure its topics exist, laid out right, before it starts."""
 
     settings: Settings
+    runtime: Runtime
 
     def _new_transport(self):  # type: ignore[no-untyped-def]
         from eos.transport import EosTransport
@@ -150,4 +152,5 @@ def create_app(settings: Settings) -> StreamsApp:
         env={k: v for k, v in os.environ.items() if k not in _WEB_ENV},
     )
     app.settings = settings
+    app.runtime = Runtime()
     return app

@@ -65,13 +65,14 @@ def run(clicks: int, advertisers: int, batch: int, repeats: int, kernel: str = "
     from bench.workload import BenchClicks
     from config.settings import BudgetKernel
     from eos.batch_path import TransactionBatch, _store
+    from eos.runtime import runtime_of
     from tables import accounting, budgets, daily_stats, seen_budget_events
 
     app.in_worker = True  # Faust opens transactional stores only in a worker
     import agents.budgets  # after the app, which imports every agent
 
     agents.budgets.kernel = agents.budgets.load_kernel(BudgetKernel(kernel))
-    handler = app._batch_handlers[app.settings.topic_ad_clicks]
+    handler = runtime_of(app).handlers[app.settings.topic_ad_clicks]
     work = BenchClicks(advertisers, clicks, seed=1, topics=("ad-budget", "ad-clicks"))
     inputs = [("ad-budget", k, v) for k, v in work.top_ups] + [("ad-clicks", k, v) for k, v in work.clicks]
     batches = _batches(inputs, app.conf.topic_partitions, batch)

@@ -95,10 +95,9 @@ class CommitGate:
 
 
 def gate_of(app: Any) -> CommitGate:
-    gate = getattr(app, "_eos_gate", None)
-    if gate is None:
-        gate = app._eos_gate = CommitGate()
-    return gate
+    from eos.runtime import runtime_of  # eos.runtime builds on this module
+
+    return runtime_of(app).gate
 
 
 def _current_generation(app: Any, events: Sequence[Any]) -> list[Any]:

@@ -19,7 +19,7 @@ Reads from outside stream processing (HTTP) see committed state only.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from itertools import compress, repeat
 from operator import is_
 from typing import Any
@@ -29,13 +29,10 @@ from faust.streams import current_event
 from faust.types import TP
 
 from eos import compat
+from eos.runtime import runtime_of
 
 _DELETED = object()
 _ABSENT = object()
-
-# table name -> called with (partition, {key: value or the deleted marker}, the
-# deleted marker) once a commit made those writes durable (web.front).
-commit_listeners: dict[str, Callable[[int, dict[bytes, Any], object], None]] = {}
 
 
 class MemtableBloomOptions(RocksDBOptions):
@@ -135,7 +132,9 @@ class TransactionalStore(Store):
             self._changelog_offsets[partition] = offset
 
     def commit(self, partitions: Iterable[int]) -> None:
-        """The transactions of ``partitions`` committed: make their writes durable."""
+        """The transactions of ``partitions`` committed: make their writes durable,
+        then tell the app's commit listeners (eos.runtime)."""
+        runtime = runtime_of(self.app)
         for partition in partitions:
             pending = self._pending.pop(partition, None)
             offset = self._changelog_offsets.pop(partition, None)
@@ -155,9 +154,8 @@ class TransactionalStore(Store):
             if offset is not None:
                 batch.put(self.offset_key, str(offset).encode())
             db.write(batch)
-            listener = commit_listeners.get(self.table_name)
-            if listener is not None and pending:
-                listener(partition, pending, _DELETED)
+            if pending:
+                runtime.committed(self.table_name, partition, pending, _DELETED)
 
     def discard(self, partitions: Iterable[int]) -> None:
         """Forget uncommitted writes (their transaction aborted or the partition left)."""

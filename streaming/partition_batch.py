@@ -30,6 +30,7 @@ import orjson
 from faust.types import TopicT
 
 from eos.gate import atomic_batch, gate_of
+from eos.runtime import runtime_of
 from streaming.batches import partition_batches
 
 Headers = list[tuple[str, bytes]]
@@ -209,10 +210,7 @@ def as_record(message: Any) -> Record:
 
 def handlers_of(app: Any) -> dict[str, Handler]:
     """Batch handlers by source topic name (read by eos.batch_path)."""
-    handlers = getattr(app, "_batch_handlers", None)
-    if handlers is None:
-        handlers = app._batch_handlers = {}
-    return handlers
+    return runtime_of(app).handlers
 
 
 def batch_agent(channel: Any, *, name: str) -> Callable[[Handler], Any]:

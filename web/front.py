@@ -3,7 +3,7 @@
 Under load, a query to Faust's web server waits for the GIL behind the stream
 processing (about half of its p99 on two shared cores). The front
 (native/src/front.rs) answers ``GET /advertisers/{id}/budget`` without the GIL,
-from the budgets this worker's commits hand it (``eos.store.commit_listeners``),
+from the budgets this worker's commits hand it (a commit listener, ``eos.runtime``),
 and passes every other request to Faust's web server on a loopback port.
 
 It answers only what the view would answer the same: committed values, while
@@ -23,7 +23,7 @@ from typing import Any
 from app import app
 from app.factory import query_front_enabled
 from config import settings
-from eos.store import commit_listeners
+from eos.runtime import runtime_of
 from tables import budgets
 from web.readiness import readiness
 
@@ -42,7 +42,7 @@ class Front:
             settings.web_bind, settings.web_port, app.conf.web_port, settings.query_front_max_keys,
             realtime=settings.query_front_realtime,
         )  # fmt: skip
-        commit_listeners[budgets.name] = self.publish
+        runtime_of(app).listen(budgets.name, self.publish)
         log.info("query front on %s:%d (scheduling: %s), Faust's web server on 127.0.0.1:%d",
                  settings.web_bind, self.native.port, self.native.scheduling, app.conf.web_port)  # fmt: skip
         if settings.query_front_realtime and self.native.scheduling != "SCHED_FIFO":
@@ -70,7 +70,7 @@ class Front:
         self.native.deactivate()
 
     def close(self) -> None:
-        commit_listeners.pop(budgets.name, None)
+        runtime_of(app).unlisten(budgets.name, self.publish)
         here, forwarded, held = self.native.stats()
         log.info("query front: %d queries answered here, %d forwarded; %d budgets held",
                  here, forwarded, held)  # fmt: skip

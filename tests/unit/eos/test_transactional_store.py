@@ -15,6 +15,7 @@ import pytest
 from faust.types import TP
 
 from app import app
+from eos.runtime import runtime_of
 from eos.store import TransactionalStore
 from streaming.batches import _as_current
 from tables import budgets
@@ -114,3 +115,20 @@ def test_each_partition_db_has_a_whole_key_bloom_filter_on_its_memtable(store): 
     store.stage(4, {b"click:k-1": b"1764000000"})
     store.commit([4])
     assert store.read_many(4, [b"click:k-1", b"click:k-2"]) == [b"1764000000", None]
+
+
+def test_every_commit_listener_of_the_table_sees_committed_writes_only(store):  # type: ignore[no-untyped-def]
+    seen: dict[str, list[tuple[int, dict[bytes, object]]]] = {"front": [], "push": []}
+    runtime = runtime_of(app)
+    listeners = {name: (lambda p, w, d, _n=name: seen[_n].append((p, dict(w)))) for name in seen}
+    for listener in listeners.values():
+        runtime.listen(store.table_name, listener)
+    try:
+        store.stage(1, {b"a-1": b"10"})
+        store.stage(2, {b"a-2": b"20"})
+        store.discard([2])  # aborted: nobody hears of it
+        store.commit([1, 2])
+    finally:
+        for listener in listeners.values():
+            runtime.unlisten(store.table_name, listener)
+    assert seen == {"front": [(1, {b"a-1": b"10"})], "push": [(1, {b"a-1": b"10"})]}
