@@ -37,6 +37,7 @@ HOOKS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("faust.stores.rocksdb", "Store", "_del", ("key",)),
     ("faust.stores.rocksdb", "Store", "_contains", ("key",)),
     ("faust.tables.recovery", "Recovery", "_set_recovery_started", ()),
+    ("faust.tables.recovery", "Recovery", "_seek_offsets", ("consumer", "tps", "offsets", "title")),
 ]
 
 # Private attributes the functions below touch: (module, class, attribute) where

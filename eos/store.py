@@ -157,6 +157,20 @@ class TransactionalStore(Store):
             if pending:
                 runtime.committed(self.table_name, partition, pending, _DELETED)
 
+    def restore(self, partition: int, records: Sequence[Any], offset: int) -> None:
+        """Write changelog ``records`` (committed ones, in offset order: eos.restore) and
+        the changelog ``offset`` they reach, in one WriteBatch. The one way restored
+        records reach RocksDB on the bulk path."""
+        batch = self._write_batch()
+        put, delete = batch.put, batch.delete
+        for record in records:
+            if record.value is None:
+                delete(record.key)
+            else:
+                put(record.key, record.value)
+        batch.put(self.offset_key, str(offset).encode())
+        compat.db_for_partition(self, partition).write(batch)
+
     def discard(self, partitions: Iterable[int]) -> None:
         """Forget uncommitted writes (their transaction aborted or the partition left)."""
         for partition in partitions:

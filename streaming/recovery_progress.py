@@ -23,6 +23,7 @@ from faust.tables import TableManager
 from faust.tables.recovery import Recovery
 
 from eos import compat
+from eos.restore import BulkRestoreRecovery
 
 log = logging.getLogger(__name__)
 INTERVAL = 5.0
@@ -69,14 +70,26 @@ class Progress:
         )
 
 
-class StartAwareRecovery(Recovery):
-    """Faust's Recovery, noting the changelog offsets each recovery starts from."""
+class StartAwareRecovery(BulkRestoreRecovery):
+    """Our Recovery (eos.restore), noting where each restore of the active partitions
+    starts, and logging its summary when it ends (however short it was)."""
 
     start_offsets: dict[Any, int] = {}
+    restore_started: float | None = None
 
-    def _set_recovery_started(self) -> None:
-        self.start_offsets = dict(self.active_offsets)  # sought to, nothing read yet
-        super()._set_recovery_started()
+    async def _seek_offsets(self, consumer: Any, tps: set[Any], offsets: Any, title: str) -> None:
+        if title == "active":  # offsets built, nothing read yet (the bulk restore runs next)
+            self.start_offsets = dict(offsets)
+            self.restore_started = time.monotonic()
+        await super()._seek_offsets(consumer, tps, offsets, title)
+
+    def _set_recovery_ended(self) -> None:
+        super()._set_recovery_ended()
+        if self.restore_started is not None:
+            run = new_run(self, self.restore_started)
+            run.update(self.active_offsets, self.active_highwaters)
+            log.info(run.summary(time.monotonic()))
+            self.restore_started = None
 
 
 class ProgressTableManager(TableManager):
@@ -110,7 +123,5 @@ async def watch(app: Any, every: float = INTERVAL, sample: float = 0.5) -> None:
             if now - max(logged, run.started) >= every:
                 log.info(run.line(now))
                 logged = now
-        elif run is not None:
-            run.update(recovery.active_offsets, recovery.active_highwaters)
-            log.info(run.summary(now))
-            run = None
+        else:
+            run = None  # the recovery logs its own summary (StartAwareRecovery)

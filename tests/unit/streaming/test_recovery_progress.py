@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from eos.restore import BulkRestoreRecovery
 from streaming.recovery_progress import Progress, StartAwareRecovery, new_run
 
 
@@ -39,9 +40,29 @@ def test_a_run_counts_from_the_offsets_the_recovery_started_at() -> None:
     recovery.active_offsets = {"a": 0, "b": None}  # Faust may not know a partition's offset yet
     for name in ("_active_events_received_at", "_standby_events_received_at", "_processing_times"):
         setattr(recovery, name, {})
-    recovery._set_recovery_started()
+    recovery.start_offsets = dict(recovery.active_offsets)  # what _seek_offsets notes
     recovery.active_offsets = {"a": 90, "b": 5}
     run = new_run(recovery, now=0.0)
     run.update(recovery.active_offsets, {"a": 100, "b": 7})
     assert (run.restored, run.remaining) == (90, 12)
-    assert recovery.in_recovery and recovery.app.in_recovery  # Faust's own bookkeeping still runs
+
+
+async def test_a_restore_logs_its_summary_when_the_recovery_ends(caplog, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A bulk restore can finish between two samples of the watcher: the recovery
+    # itself logs what it restored, counted from where its seek started.
+    recovery = StartAwareRecovery.__new__(StartAwareRecovery)
+    recovery.app = SimpleNamespace()
+    for name in ("_active_events_received_at", "_standby_events_received_at", "_processing_times"):
+        setattr(recovery, name, {})
+
+    async def seek(self, consumer, tps, offsets, title):  # type: ignore[no-untyped-def]
+        self.active_offsets = {"a": 40, "b": 7}  # what reading the changelogs reached
+
+    recovery.active_offsets = {"a": 10, "b": 2}
+    recovery.active_highwaters = {"a": 40, "b": 7}
+    with caplog.at_level("INFO", logger="streaming.recovery_progress"):
+        monkeypatch.setattr(BulkRestoreRecovery, "_seek_offsets", seek)
+        await recovery._seek_offsets(None, {"a", "b"}, recovery.active_offsets, "active")
+        recovery._set_recovery_ended()
+    [summary] = [r.getMessage() for r in caplog.records if "tables restored" in r.getMessage()]
+    assert summary.startswith("tables restored: 35 changelog offsets in ")
