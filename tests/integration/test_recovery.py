@@ -6,7 +6,9 @@ import shutil
 import signal
 import time
 
+import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from tests.integration.observe import (
@@ -91,3 +93,33 @@ async def test_a_new_consumer_group_starts_from_the_earliest_offset(deployment, 
     (worker,) = workers(1)
     await wait_ready(worker)
     verify(deployment, oracle, worker)  # accounting included: all 1000 records were read
+
+
+async def test_the_bulk_restore_takes_committed_changelog_records_only(deployment, workers):  # type: ignore[no-untyped-def]
+    # A changelog holds a committed total, then an aborted write of the same key
+    # (a zombie's transaction) and a committed one of another key: a worker that
+    # lost its disk restores exactly the committed values, in bulk.
+    (worker,) = workers(1)
+    await wait_ready(worker)  # it creates the changelogs
+    worker.stop()
+    changelog = f"{deployment.name}-category_totals-changelog"
+    total = {"items_sold": 1, "order_count": 1, "updated_at": "2026-11-24T00:00:00+00:00"}
+    producer = AIOKafkaProducer(
+        bootstrap_servers=deployment.bootstrap, transactional_id=f"{deployment.name}-test"
+    )
+    await producer.start()
+    try:
+        for category, amount, commit in (("food", 100, True), ("food", 999, False), ("toys", 7, True)):
+            await producer.begin_transaction()
+            value = orjson.dumps({"total_amount": amount, **total})
+            await (await producer.send(changelog, value, key=category.encode()))
+            await (producer.commit_transaction() if commit else producer.abort_transaction())
+    finally:
+        await producer.stop()
+
+    shutil.rmtree(worker.dir / "state")
+    worker.start()
+    await wait_ready(worker)
+    assert (await get_json(f"{worker.url}/categories/food"))["total_amount"] == 100
+    assert (await get_json(f"{worker.url}/categories/toys"))["total_amount"] == 7
+    assert "bulk restore: " in worker.log.read_text(), worker.log_tail()
