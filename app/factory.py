@@ -128,6 +128,7 @@ def create_app(settings: Settings) -> StreamsApp:
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 5),
         # A new group (a new service on old topics) starts from history, not from now.
         consumer_auto_offset_reset="earliest",
+        consumer_group_instance_id=settings.static_member_id,
         producer_acks=-1,
         producer_linger=settings.producer_linger,
         producer_max_batch_size=settings.producer_max_batch_bytes,

@@ -1,11 +1,16 @@
-"""``python -m bench.restore``: table restore from a changelog, and standby takeover vs. full restore.
+"""``python -m bench.restore``: restore, restart and takeover, the bulk restore against Faust's path.
 
 1. restore: a changelog holding ``--keys`` keys (written in transactions, as the
-   app writes it), a worker with an empty state directory: seconds until /readyz.
-2. takeover: two workers on that changelog, one SIGKILLed; seconds until the
+   app writes it), a worker with an empty state directory: seconds until /readyz,
+   and the restore's own rate.
+2. restart: that worker SIGKILLed and started again on its state directory:
+   process start -> /readyz 200 (``--restarts`` times).
+3. takeover: two workers on that changelog, one SIGKILLed; seconds until the
    survivor is ready again, with standby replicas (1) and without (0).
 
-Prints one line per measurement and a last line ``restore: keys=... ``.
+Each is measured with ``BULK_RESTORE`` on (new) and off (old: Faust's per-record
+path), one after the other on the same broker. Prints one line per measurement
+and a last line ``restore: keys=... rate_new=... rate_old=... ...``.
 """
 
 from __future__ import annotations
@@ -104,29 +109,52 @@ def new_worker(root: Path, app_id: str, bootstrap: str, index: int, **env: str) 
     return worker
 
 
-async def full_restore(root: Path, bootstrap: str, keys: int, partitions: int) -> None:
-    app_id = f"restore-{uuid.uuid4().hex[:6]}"
+async def restore_and_restart(
+    root: Path, bootstrap: str, keys: int, partitions: int, restarts: int, path: str, results: dict
+) -> None:
+    app_id = f"restore-{path}-{uuid.uuid4().hex[:6]}"
     started = time.monotonic()
     await fill_changelog(bootstrap, app_id, keys, partitions)
     print(f"restore: wrote {keys} keys to {app_id}-{TABLE}-changelog in {time.monotonic() - started:.1f}s")
-    worker = new_worker(root, app_id, bootstrap, 0, TOPIC_PARTITIONS=str(partitions)).start()
+    env = {"TOPIC_PARTITIONS": str(partitions), "BULK_RESTORE": str(path == "new").lower()}
+    worker = new_worker(root, app_id, bootstrap, 0, **env).start()
     started = time.monotonic()
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
             ready = await until(http, worker, lambda b: b["ready"])
-        phases = await restores_since(worker, 0)
-        print(
-            f"restore: {keys} keys, empty state -> /readyz 200 in {ready - started:.1f}s"
-            f" (restore phase {phases[-1][1]:.1f}s for {phases[-1][0]} changelog offsets)"
-        )
+            phases = await restores_since(worker, 0)
+            offsets, phase = phases[-1]
+            results[f"restore_s_{path}"] = ready - started
+            results[f"rate_{path}"] = offsets / phase if phase else float("inf")
+            print(
+                f"restore ({path}): {keys} keys, empty state -> /readyz 200 in {ready - started:.1f}s"
+                f" (restore phase {phase:.2f}s for {offsets} changelog offsets,"
+                f" {results[f'rate_{path}']:.0f}/s)"
+            )
+            took = []
+            for _ in range(restarts):
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.start()  # the same state directory
+                started = time.monotonic()
+                took.append(await until(http, worker, lambda b: b["ready"]) - started)
+            if took:
+                results[f"restart_s_{path}"] = max(took)
+                print(f"restart ({path}): SIGKILL, start on the same state -> /readyz 200 in "
+                      + ", ".join(f"{s:.1f}s" for s in took))  # fmt: skip
     finally:
         worker.stop()
 
 
-async def takeover(root: Path, bootstrap: str, keys: int, partitions: int, standbys: int) -> None:
-    app_id = f"takeover{standbys}-{uuid.uuid4().hex[:6]}"
+async def takeover(
+    root: Path, bootstrap: str, keys: int, partitions: int, standbys: int, path: str, results: dict
+) -> None:
+    app_id = f"takeover{standbys}-{path}-{uuid.uuid4().hex[:6]}"
     await fill_changelog(bootstrap, app_id, keys, partitions)
-    env = {"STANDBY_REPLICAS": str(standbys), "TOPIC_PARTITIONS": str(partitions)}
+    env = {
+        "STANDBY_REPLICAS": str(standbys),
+        "TOPIC_PARTITIONS": str(partitions),
+        "BULK_RESTORE": str(path == "new").lower(),
+    }
     survivor, victim = (new_worker(root, app_id, bootstrap, i, **env) for i in range(2))
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
@@ -143,8 +171,9 @@ async def takeover(root: Path, bootstrap: str, keys: int, partitions: int, stand
             noticed = await until(http, survivor, lambda b: not b["ready"])
             ready = await until(http, survivor, lambda b: b["ready"])
         restored = sum(n for n, _ in await restores_since(survivor, logged))
+        results[f"takeover{standbys}_s_{path}"] = ready - noticed
         print(
-            f"takeover: standby_replicas={standbys}: SIGKILL -> rebalance {noticed - killed:.1f}s,"
+            f"takeover ({path}): standby_replicas={standbys}: SIGKILL -> rebalance {noticed - killed:.1f}s,"
             f" rebalance -> /readyz 200 {ready - noticed:.1f}s, {restored} changelog offsets restored"
         )
     finally:
@@ -152,12 +181,18 @@ async def takeover(root: Path, bootstrap: str, keys: int, partitions: int, stand
             w.stop()
 
 
-async def run(bootstrap: str, root: Path, args: argparse.Namespace) -> None:
-    if "restore" in args.parts:
-        await full_restore(root, bootstrap, args.keys, args.partitions)
-    if "takeover" in args.parts:
-        for standbys in (1, 0):
-            await takeover(root, bootstrap, args.takeover_keys, args.partitions, standbys)
+async def run(bootstrap: str, root: Path, args: argparse.Namespace) -> dict:
+    results: dict = {}
+    for path in args.paths:
+        if "restore" in args.parts:
+            await restore_and_restart(
+                root, bootstrap, args.keys, args.partitions, args.restarts, path, results
+            )
+    for standbys in (1, 0):
+        for path in args.paths:
+            if "takeover" in args.parts:
+                await takeover(root, bootstrap, args.takeover_keys, args.partitions, standbys, path, results)
+    return results
 
 
 def main() -> None:
@@ -166,16 +201,22 @@ def main() -> None:
     p.add_argument("--takeover-keys", type=int, default=1_000_000, help="keys for the takeover runs")
     p.add_argument("--partitions", type=int, default=6)
     p.add_argument("--parts", nargs="+", default=["restore", "takeover"], choices=["restore", "takeover"])
+    p.add_argument("--paths", nargs="+", default=["new", "old"], choices=["new", "old"],
+                   help="new: BULK_RESTORE=true; old: Faust's per-record recovery")  # fmt: skip
+    p.add_argument("--restarts", type=int, default=3, help="SIGKILL + restart rounds after the restore")
     p.add_argument("--bootstrap", default=None, help="use this broker instead of starting one")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-restore-") as tmp:
         root = Path(tmp)
         if args.bootstrap:
-            asyncio.run(run(args.bootstrap, root, args))
+            results = asyncio.run(run(args.bootstrap, root, args))
         else:
             with broker(root / "kafka") as cluster:
-                asyncio.run(run(cluster.bootstrap_servers, root, args))
-    print(f"restore: keys={args.keys} takeover_keys={args.takeover_keys} partitions={args.partitions} done")
+                results = asyncio.run(run(cluster.bootstrap_servers, root, args))
+    figures = " ".join(f"{k}={v:.1f}" if v < 1000 else f"{k}={v:.0f}" for k, v in sorted(results.items()))
+    print(
+        f"restore: keys={args.keys} takeover_keys={args.takeover_keys} partitions={args.partitions} {figures}"
+    )
 
 
 if __name__ == "__main__":

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # "auto" takes native when it is installed, else python with a warning.
     budget_kernel: BudgetKernel = BudgetKernel.AUTO
     standby_replicas: int = Field(1, ge=0, le=5)
+    # Restore active table partitions in bulk (eos.restore) before Faust's
+    # recovery; false leaves it all to Faust's per-record path (measured side by
+    # side by python -m bench.restore).
+    bulk_restore: bool = True
     # Longest a fetch waits at the broker for new records (Faust's is 1.5 s): it
     # bounds how long a busy partition can wait behind a fetch of idle ones
     # (eos.consumer), that is, the end-to-end latency under light load.
@@ -89,6 +93,11 @@ class Settings(BaseSettings):
     gc_freeze: bool = True
     # How soon the group notices a dead worker (Faust's default is 60 s).
     session_timeout: float = Field(10.0, ge=3, le=300)
+    # Static group membership (KIP-345): a worker restarted within the session
+    # timeout takes its partitions back without a rebalance. "auto": the worker's
+    # canonical URL under APP_ID (unique per worker, stable across restarts);
+    # "none": dynamic membership (a clean stop hands partitions over at once).
+    group_instance_id: str = Field("auto", pattern=r"^[A-Za-z0-9._:@-]*$")
 
     # Topics: names, and how the app creates them
     topic_partitions: int = Field(6, ge=1, le=1000)
@@ -143,6 +152,14 @@ class Settings(BaseSettings):
     @property
     def broker_urls(self) -> list[str]:
         return [f"kafka://{s.strip()}" for s in self.kafka_bootstrap_servers.split(",")]
+
+    @property
+    def static_member_id(self) -> str | None:
+        if self.group_instance_id in ("", "none"):
+            return None
+        if self.group_instance_id == "auto":
+            return f"{self.app_id}@{self.web_host}:{self.web_port}"
+        return self.group_instance_id
 
     @property
     def canonical_url(self) -> str:

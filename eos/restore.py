@@ -108,10 +108,10 @@ class BulkRestoreRecovery(Recovery):
     """Faust's Recovery with the active partitions restored in bulk before it reads any."""
 
     async def _seek_offsets(self, consumer: Any, tps: set[TP], offsets: Any, title: str) -> None:
-        if title == "active" and self.app.in_transaction:
+        app: Any = self.app
+        if title == "active" and app.in_transaction and app.settings.bulk_restore:
             stores = restorable(self.tp_to_table, tps)
             if stores:
-                app: Any = self.app
                 started = time.monotonic()
                 budget = 0.8 * app.conf.broker_request_timeout  # Faust's limit for this step
                 read = await bulk_restore(

@@ -73,3 +73,10 @@ def test_without_the_query_front_faust_listens_on_web_port(tmp_path: Path, off: 
 def test_a_free_backend_port_is_chosen_when_none_is_set(tmp_path: Path) -> None:
     app = create_app(Settings(web_port=7070, store_dir=tmp_path))
     assert app.conf.web_port not in (0, 7070)
+
+
+def test_the_consumer_joins_its_group_as_a_static_member(tmp_path: Path) -> None:
+    app = create_app(Settings(app_id="shop", web_host="w1.local", web_port=6070, store_dir=tmp_path))
+    assert app.conf.consumer_group_instance_id == "shop@w1.local:6070"
+    dynamic = create_app(Settings(group_instance_id="none", store_dir=tmp_path))
+    assert dynamic.conf.consumer_group_instance_id is None

@@ -120,3 +120,15 @@ def test_settings_are_frozen() -> None:
         s.processing_guarantee = Guarantee.AT_LEAST_ONCE  # type: ignore[misc]
     assert s.web_port == 6066
     assert s.processing_guarantee is Guarantee.EXACTLY_ONCE
+
+
+def test_static_membership_by_default_named_after_the_workers_url() -> None:
+    assert (
+        load_settings(app_id="shop", web_host="w1.local", web_port=6067).static_member_id
+        == "shop@w1.local:6067"
+    )
+    assert load_settings(group_instance_id="none").static_member_id is None
+    assert load_settings(group_instance_id="").static_member_id is None
+    assert load_settings(group_instance_id="shop-7").static_member_id == "shop-7"
+    with pytest.raises(ConfigError, match="GROUP_INSTANCE_ID"):
+        load_settings(group_instance_id="a b")
