@@ -36,7 +36,6 @@ from domain.budgets import (
 )
 from domain.errors import InvalidRecord
 from streaming import Tally, output_headers
-from streaming.deadletter import dlq_headers
 from streaming.partition_batch import PartitionBatch, Record, batch_agent
 from tables import accounting, budgets, daily_stats, seen_budget_events
 
@@ -111,7 +110,7 @@ def _write_native_outcome(
 ) -> None:  # fmt: skip
     tallies = {CLICKS: Tally(counts[0], counts[1]), FUNDING: Tally(counts[2], counts[3])}
     for record, error in dead:
-        batch.send(DLQ[record.topic], record.key, record.value, dlq_headers(record, error))
+        batch.dead_letter(DLQ[record.topic], record, error)
         tallies[record.topic].dead_lettered += 1
     headers = output_headers()
     batch.send_many(topics.ad_ledger, ledger, headers)
@@ -188,7 +187,7 @@ def _parse(batch: PartitionBatch, tallies: dict[str, Tally]) -> list[Parsed]:
                 event = parse_budget_event(record.key, record.value)
                 events.append((record, event, f"budget:{event.event_id}", False))
         except InvalidRecord as error:
-            batch.send(DLQ[topic], record.key, record.value, dlq_headers(record, error))
+            batch.dead_letter(DLQ[topic], record, error)
             tallies[topic].dead_lettered += 1
     return events
 

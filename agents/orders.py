@@ -17,7 +17,6 @@ from app import topics
 from domain.errors import InvalidRecord
 from domain.orders import CategoryDelta, add_deltas, category_deltas, hour_start, parse_order
 from streaming import Tally, output_headers
-from streaming.deadletter import dlq_headers
 from streaming.partition_batch import PartitionBatch, batch_agent
 from tables import accounting, category_hourly, category_totals, seen_orders
 
@@ -34,7 +33,7 @@ def validate_orders(batch: PartitionBatch) -> None:
         try:
             order = parse_order(record.key, record.value)
         except InvalidRecord as error:
-            batch.send(topics.orders_dlq, record.key, record.value, dlq_headers(record, error))
+            batch.dead_letter(topics.orders_dlq, record, error)
             tally.dead_lettered += 1
             continue
         seen_at = record.timestamp // 1000

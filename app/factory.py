@@ -14,6 +14,7 @@ from faust.auth import SASLCredentials, SSLCredentials
 from config import Settings
 from config.settings import BudgetKernel
 from eos.runtime import Runtime
+from streaming.logs import logging_config
 
 
 def broker_credentials(settings: Settings) -> faust.auth.Credentials | None:
@@ -129,6 +130,7 @@ def create_app(settings: Settings) -> StreamsApp:
         # A new group (a new service on old topics) starts from history, not from now.
         consumer_auto_offset_reset="earliest",
         consumer_group_instance_id=settings.static_member_id,
+        logging_config=logging_config(settings.log_format),
         producer_acks=-1,
         producer_linger=settings.producer_linger,
         producer_max_batch_size=settings.producer_max_batch_bytes,
@@ -154,4 +156,9 @@ def create_app(settings: Settings) -> StreamsApp:
     )
     app.settings = settings
     app.runtime = Runtime()
+    if settings.metrics:
+        from streaming.metrics import Metrics
+
+        app.runtime.metrics = Metrics(app)
+        app.sensors.add(app.runtime.metrics.sensor)
     return app

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     gc_freeze: bool = True
     # How soon the group notices a dead worker (Faust's default is 60 s).
     session_timeout: float = Field(10.0, ge=3, le=300)
+    # Prometheus metrics on GET /metrics (streaming.metrics); off only to measure their cost.
+    metrics: bool = True
+    # Log lines: "text" (Faust's, human-readable) or "json" (one object per line).
+    log_format: str = Field("text", pattern=r"^(text|json)$")
     # Static group membership (KIP-345): a worker restarted within the session
     # timeout takes its partitions back without a rebalance. "auto": the worker's
     # canonical URL under APP_ID (unique per worker, stable across restarts);

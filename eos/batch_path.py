@@ -46,6 +46,7 @@ from faust.types import TP
 
 from eos import compat
 from eos.gate import CommitGate, gate_of, log_failed_batch
+from eos.runtime import runtime_of
 from eos.store import TransactionalStore
 from eos.transactions import transactional_id_for
 from streaming.partition_batch import Handler, Headers, KeyValue, PartitionBatch, handlers_of
@@ -266,8 +267,16 @@ async def _run_one(
     tid = transactional_id_for(app, parts[0][0].topic, partition)
     producer = compat.transaction_producers(app.producer)[tid]
     batch = TransactionBatch(producer, gate, partition, ordered, app.settings.producer_max_batch_bytes)
+    metrics = runtime_of(app).metrics
+    started = time.perf_counter()
     try:
         await loop.run_in_executor(_handler_thread, _handle, handler, batch)
+        if metrics is not None:
+            name = handler.__name__
+            metrics.batch_seconds.labels(name).observe(time.perf_counter() - started)
+            metrics.batch_records.labels(name).observe(len(ordered))
+            oldest = min(r.timestamp for _, records in parts for r in records[:1]) / 1000
+            gate.uncommitted.append((oldest, batch.dead_letters))
         await batch.deliver()
     except BaseException as exc:
         gate.fail(exc)  # part of the batch may be in the transaction: never commit it

@@ -55,6 +55,11 @@ ATTRIBUTES: list[tuple[str, str, str]] = [
     ("faust.stores.rocksdb", "Store", "_key_index"),
     ("faust.stores.rocksdb", "Store", "_db_for_partition"),
     ("faust.tables.manager", "TableManager", "_recovery"),
+    ("faust.transport.drivers.aiokafka", "AIOKafkaConsumerThread", "_consumer"),
+    ("faust.stores.rocksdb", "Store", "_dbs"),
+    ("aiokafka.consumer.consumer", "AIOKafkaConsumer", "_subscription"),
+    ("aiokafka.consumer.subscription_state", "SubscriptionState", "subscription"),
+    ("aiokafka.consumer.subscription_state", "TopicPartitionState", "has_valid_position"),
 ]
 
 
@@ -89,6 +94,26 @@ def should_commit(consumer: Any, tp: Any, offset: int) -> bool:
 def kafka_consumer(thread: Any) -> Any:
     """The aiokafka consumer inside Faust's consumer thread."""
     return thread._ensure_consumer()
+
+
+def started_kafka_consumer(thread: Any) -> Any:
+    """The aiokafka consumer inside Faust's consumer thread, or None before it started."""
+    return getattr(thread, "_consumer", None)
+
+
+def fetch_position(kafka_consumer: Any, tp: Any) -> int | None:
+    """The consumer's position on ``tp`` (past markers), without a request; None if unknown."""
+    subscription = kafka_consumer._subscription.subscription
+    assignment = None if subscription is None else subscription.assignment
+    if assignment is None or tp not in assignment.tps:
+        return None
+    state = assignment.state_value(tp)
+    return int(state.position) if state.has_valid_position else None
+
+
+def open_dbs(store: Any) -> dict[int, Any]:
+    """The RocksDB databases a store has opened, by partition (a copy)."""
+    return dict(store._dbs)
 
 
 def consumer_thread(consumer: Any) -> Any:
@@ -129,6 +154,9 @@ __all__ = [
     "ATTRIBUTES",
     "HOOKS",
     "consumer_thread",
+    "fetch_position",
+    "open_dbs",
+    "started_kafka_consumer",
     "current_event_var",
     "db_for_partition",
     "forget_acks",

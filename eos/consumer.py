@@ -238,9 +238,10 @@ class GatedConsumer(Consumer):
         await super().on_partitions_revoked(revoked)  # waits for batches in flight
         # A partition assigned again starts over from its committed offset:
         # what this process processed past it was never committed.
-        processed = gate_of(self.app).processed
+        gate = gate_of(self.app)
         for tp in revoked:
-            processed.pop(tp, None)
+            gate.processed.pop(tp, None)
+        gate.uncommitted = []  # processed before the rebalance's commit and not in it: done again
 
     async def _wait_next_records(self, timeout: float) -> tuple[Any, Any]:
         """Under exactly_once, records of topics with a batch handler take the

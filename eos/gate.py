@@ -43,7 +43,12 @@ def log_failed_batch(exc: BaseException, parts: Iterable[tuple[Any, Sequence[Any
         for tp, records in parts
         if records
     )
-    log.error("batch of %s failed; the worker stops and its open transactions abort", where, exc_info=exc)
+    topics = sorted({tp.topic for tp, _ in parts})
+    partitions = sorted({tp.partition for tp, _ in parts})
+    log.error(
+        "batch of %s failed; the worker stops and its open transactions abort", where, exc_info=exc,
+        extra={"topic": ",".join(topics), "partition": partitions[0] if len(partitions) == 1 else partitions},
+    )  # fmt: skip
 
 
 class CommitGate:
@@ -59,6 +64,9 @@ class CommitGate:
         # The current assignment's transactional producers are fresh
         # (eos.transactions): only then may its partitions be sought.
         self.assignment_ready = False
+        # Per batch processed since the last commit, for the metrics: (the oldest
+        # record's timestamp in seconds, dead letters by (topic, reason)).
+        self.uncommitted: list[tuple[float, dict[tuple[str, str], int]]] = []
 
     def fail(self, exc: BaseException) -> None:
         if self.failure is None:

@@ -23,6 +23,7 @@ class Runtime:
     gate: CommitGate = field(default_factory=CommitGate)
     handlers: dict[str, Callable[[Any], None]] = field(default_factory=dict)
     commit_listeners: dict[str, list[CommitListener]] = field(default_factory=dict)
+    metrics: Any = None  # streaming.metrics.Metrics with METRICS on
 
     def listen(self, table_name: str, listener: CommitListener) -> None:
         self.commit_listeners.setdefault(table_name, []).append(listener)

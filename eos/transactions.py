@@ -19,6 +19,7 @@ stock choice by *destination* partition, under the stable ids below.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Mapping
 from typing import Any
@@ -30,6 +31,7 @@ from faust.types.tuples import RecordMetadata
 
 from eos import compat
 from eos.gate import gate_of
+from eos.runtime import runtime_of
 from eos.store import TransactionalStore
 
 
@@ -162,6 +164,7 @@ class CommittingTransactionManager(SourceTransactionManager):
         # Each transaction is atomic on its own and has a producer of its own:
         # commit them side by side (one round trip per step, not one per partition).
         group, commit, begin = self.app.conf.id, self.producer.commit_transactions, start_new_transaction
+        started = time.perf_counter()
         results = await asyncio.gather(
             *(commit({tid: o}, group, start_new_transaction=begin) for tid, o in known.items()),
             return_exceptions=True,
@@ -173,12 +176,17 @@ class CommittingTransactionManager(SourceTransactionManager):
             # or committed on top of it before the restart's recovery: the gate
             # closes for good.
             gate_of(self.app).fail(failure)
+            if (metrics := runtime_of(self.app).metrics) is not None:
+                metrics.aborts.inc()
             self._discard_all()
             await self.app.crash(failure)
             return False
-        mine = gate_of(self.app).committed
+        gate = gate_of(self.app)
         for tid_offsets in known.values():
-            mine.update(tid_offsets)
+            gate.committed.update(tid_offsets)
+        if (metrics := runtime_of(self.app).metrics) is not None and known:
+            metrics.committed(time.perf_counter() - started, gate.uncommitted)
+        gate.uncommitted = []
         committed = {tp.partition for tid_offsets in known.values() for tp in tid_offsets}
         for store in self._stores():
             store.commit(committed)

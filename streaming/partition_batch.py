@@ -29,9 +29,11 @@ from typing import Any
 import orjson
 from faust.types import TopicT
 
+from domain.errors import InvalidRecord
 from eos.gate import atomic_batch, gate_of
 from eos.runtime import runtime_of
 from streaming.batches import partition_batches
+from streaming.deadletter import dlq_headers
 
 Headers = list[tuple[str, bytes]]
 KeyValue = tuple[bytes | None, bytes | None]
@@ -56,6 +58,13 @@ class PartitionBatch(ABC):
         self._writes: dict[str, dict[str, Any]] = {}
         self._raw: dict[str, dict[bytes, bytes]] = {}  # JSON written by put_raw_many, by UTF-8 key
         self._tables: dict[str, Any] = {}
+        self.dead_letters: dict[tuple[str, str], int] = {}  # (input topic, reason) -> count
+
+    def dead_letter(self, dlq: Any, record: Any, error: InvalidRecord) -> None:
+        """Send ``record`` as it came to the dead-letter topic ``dlq``, saying why."""
+        self.send(dlq, record.key, record.value, dlq_headers(record, error))
+        key = (record.topic, error.reason)
+        self.dead_letters[key] = self.dead_letters.get(key, 0) + 1
 
     def get(self, table: Any, key: str) -> Any:
         """The table's value for ``key`` as this batch left it (None if absent)."""

@@ -1,0 +1,50 @@
+"""streaming.metrics: the worker's series, with bounded labels (app built by tests/conftest.py)."""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import generate_latest
+
+from app import app
+from eos.runtime import runtime_of
+from streaming.metrics import Metrics
+
+# Labels that may appear: each takes values from a bounded set (never an id).
+BOUNDED = {"topic", "partition", "outcome", "reason", "handler", "table", "route", "method", "status", "le"}
+BOUNDED |= {"version", "implementation", "major", "minor", "patchlevel", "generation"}  # Python's own
+
+
+def exposition() -> str:
+    return generate_latest(runtime_of(app).metrics.registry).decode()
+
+
+def test_every_family_is_there_and_every_label_is_bounded() -> None:
+    text = exposition()
+    for name in ("commerce_ready", "commerce_input_records", "commerce_consumer_lag",
+                 "commerce_commit_seconds", "commerce_commits_total", "commerce_end_to_end_seconds", "commerce_batch_records",
+                 "commerce_restore_active_remaining", "commerce_restore_standby_remaining",
+                 "commerce_rebalances_total", "commerce_http_request_seconds", "python_gc_objects_collected",
+                 "process_cpu_seconds_total"):  # fmt: skip
+        assert f"# TYPE {name}" in text or f"\n{name}" in text, name
+    labels = set(re.findall(r"[{,]([a-z_]+)=", text))
+    assert labels <= BOUNDED, labels - BOUNDED
+
+
+def test_a_commit_observes_its_latency_and_each_batchs_age_and_dead_letters() -> None:
+    metrics = Metrics(app)
+    metrics.committed(0.02, [(0.0, {("ad-clicks", "not_json"): 2}), (1.0, {})])
+    text = generate_latest(metrics.registry).decode()
+    assert "commerce_commits_total 1.0" in text
+    assert 'commerce_dead_letters_by_reason_total{reason="not_json",topic="ad-clicks"} 2.0' in text
+    assert "commerce_end_to_end_seconds_count 2.0" in text
+
+
+def test_each_rebalance_is_counted_with_its_duration() -> None:
+    metrics = Metrics(app)
+    state = metrics.sensor.on_rebalance_start(app)
+    state["started"] -= 1.5  # it began 1.5 s ago
+    metrics.sensor.on_rebalance_end(app, state)
+    text = generate_latest(metrics.registry).decode()
+    assert "commerce_rebalances_total 1.0" in text
+    assert re.search(r"commerce_last_rebalance_seconds 1\.5", text), text

@@ -1,0 +1,49 @@
+"""GET /metrics: this worker's series in Prometheus's text format (streaming.metrics).
+
+Also times every request Faust's web server answers, by route template (never
+the raw path: its label set stays bounded) and status.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web as aio
+from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app import app
+from eos.runtime import runtime_of
+
+
+@app.page("/metrics")
+class MetricsView(View):
+    async def get(self, request: Request) -> Response:
+        metrics = runtime_of(app).metrics
+        if metrics is None:
+            return self.json({"error": "metrics are off (METRICS=false)"}, status=404)
+        return self.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+
+
+@aio.middleware
+async def timed(request: aio.Request, handler):  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except aio.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics = runtime_of(app).metrics
+        if metrics is not None:
+            route = request.match_info.route.resource
+            template = route.canonical if route is not None else "unmatched"
+            metrics.http_seconds.labels(template, request.method, str(status)).observe(
+                time.perf_counter() - started
+            )
+
+
+app.web.web_app.middlewares.append(timed)
