@@ -22,7 +22,8 @@ def exposition() -> str:
 def test_every_family_is_there_and_every_label_is_bounded() -> None:
     text = exposition()
     for name in ("commerce_ready", "commerce_input_records", "commerce_consumer_lag",
-                 "commerce_commit_seconds", "commerce_commits_total", "commerce_end_to_end_seconds", "commerce_batch_records",
+                 "commerce_commit_seconds", "commerce_commits_total", "commerce_end_to_end_seconds",
+                 "commerce_batch_records",
                  "commerce_restore_active_remaining", "commerce_restore_standby_remaining",
                  "commerce_rebalances_total", "commerce_http_request_seconds", "python_gc_objects_collected",
                  "process_cpu_seconds_total"):  # fmt: skip
