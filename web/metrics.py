@@ -22,7 +22,10 @@ class MetricsView(View):
         metrics = runtime_of(app).metrics
         if metrics is None:
             return self.json({"error": "metrics are off (METRICS=false)"}, status=404)
-        return self.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+        # Faust's bytes() refuses a content type with a charset, which Prometheus's has.
+        return aio.Response(
+            body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
 
 
 @aio.middleware
