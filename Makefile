@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: help run stop status test test-unit test-integration test-chaos lint broker clean chaos
+.PHONY: help prometheus run stop status test test-unit test-integration test-chaos lint broker clean chaos
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -39,7 +39,12 @@ stop: ## Stop everything `make run` started
 status: ## Show what `make run` started
 	@bash scripts/run-local.sh status
 
-test: broker ## The whole suite: the kernel's Rust tests, unit tests, then integration tests on a real broker
+prometheus: ## Debian's prometheus package (prometheus, promtool) for the metrics tests; once
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
+		echo "installing Debian's prometheus package (the metrics tests scrape real workers)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+test: broker prometheus ## The whole suite: the kernel's Rust tests, unit tests, then integration tests on a real broker
 	CARGO_TARGET_DIR=$(CURDIR)/.cache/cargo-target cargo test -q --release --manifest-path native/Cargo.toml
 	$(BIN)/python -m pytest -q
 

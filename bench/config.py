@@ -24,7 +24,7 @@ class BenchConfig:
     latency_seconds: float = 30.0  # per latency phase (end-to-end, then HTTP queries)
     query_rate: float = 100.0  # HTTP requests/s in the query phase
     drain_timeout: float = 480.0  # per Faust drain
-    skip: tuple[str, ...] = ()  # any of: quix, orders, latency, ceiling
+    skip: tuple[str, ...] = ()  # any of: quix, orders, latency, ceiling, metrics
     dir: Path = Path(".data/bench")
     keep: bool = False  # keep broker data and state after the run
     worker_settings: str = ""  # "NAME=value,NAME=value": settings for every Faust worker (levers)
@@ -47,7 +47,7 @@ HELP = {
     "latency_seconds": "seconds per latency phase",
     "query_rate": "HTTP queries/s in the query-latency phase",
     "drain_timeout": "seconds a Faust drain may take before the bench gives up",
-    "skip": "comma-separated parts to leave out: quix, orders, latency, ceiling",
+    "skip": "comma-separated parts to leave out: quix, orders, latency, ceiling, metrics",
     "dir": "where broker data, worker logs and results.json go",
     "keep": "keep broker data and worker state after the run (1/0)",
     "worker_settings": "settings for every Faust worker, NAME=value,... (e.g. COMMIT_INTERVAL=0.1)",
@@ -82,7 +82,7 @@ def parse(argv: list[str] | None = None) -> BenchConfig:
         else:
             raw = type(f.default)(raw)
         kwargs[name] = raw
-    unknown = set(kwargs["skip"]) - {"quix", "orders", "latency", "ceiling"}
+    unknown = set(kwargs["skip"]) - {"quix", "orders", "latency", "ceiling", "metrics"}
     if unknown:
         parser.error(f"--skip: unknown parts {sorted(unknown)}")
     return BenchConfig(**kwargs)

@@ -93,6 +93,13 @@ def lines(res: dict) -> list[str]:
                 f"first fetch -> last commit; {_num(r['eps_from_start'])} ev/s from process start{check}; "
                 f"peak RSS {_num(r['peak_rss_mb'])} MiB"
             )
+    bare = res.get("clicks_metrics_off", {})
+    if bare and "error" not in bare:
+        out.append(
+            f"metrics: clicks drained {_num(c.get('eps', NAN))} events/s with METRICS on, "
+            f"{_num(bare['eps'])} with METRICS=false (verified={bare['verified']}), one after the other; ratio "
+            f"{_ratio(c.get('eps', NAN), bare['eps'])}"
+        )
     o, co = res.get("orders", {}), res.get("ceiling_orders", {})
     if o and "error" not in o:
         out.append(
@@ -121,7 +128,7 @@ def lines(res: dict) -> list[str]:
             f"kept up: {lat['sustained']} "
             f"(inputs waiting at phase ends: {lat['backlog_at_end']})"
         )
-    for name in ("clicks", "ceiling", "quix", "orders", "ceiling_orders", "latency"):
+    for name in ("clicks", "clicks_metrics_off", "ceiling", "quix", "orders", "ceiling_orders", "latency"):
         if "error" in res.get(name, {}):
             out.append(f"{name}: FAILED: {res[name]['error']}")
     if "error" in res:
@@ -134,11 +141,13 @@ def lines(res: dict) -> list[str]:
     fe, ye, qe = c.get("eps", NAN), ce.get("eps", NAN), q.get("eps", NAN)
     out.append(
         f"workload=clicks eos=on events={events} faust_eps={_num(fe)} ceiling_eps={_num(ye)} "
-        f"quix_eps={_num(qe)} ratio_ceiling={_ratio(fe, ye)} ratio_quix={_ratio(fe, qe)}"
+        f"quix_eps={_num(qe)} ratio_ceiling={_ratio(fe, ye)} ratio_quix={_ratio(fe, qe)} "
+        f"faust_eps_metrics_off={_num(res.get('clicks_metrics_off', {}).get('eps', NAN))}"
     )
     return out
 
 
 def failed(res: dict) -> bool:
-    parts = [res.get(k, {}) for k in ("clicks", "ceiling", "quix", "orders", "ceiling_orders", "latency")]
+    names = ("clicks", "clicks_metrics_off", "ceiling", "quix", "orders", "ceiling_orders", "latency")
+    parts = [res.get(k, {}) for k in names]
     return "error" in res or any("error" in p or p.get("verified") is False or p.get("diffs") for p in parts)

@@ -2,6 +2,8 @@
 
 1. pre-load: top-ups (readable), clicks (gated, see bench.preload), orders;
 2. Faust, clicks: a fresh worker applies the top-ups, the gate opens, it drains, verified;
+   then the same clicks on topics of their own, drained by a worker with METRICS=false
+   (the cost of the metrics, side by side);
 3. ceiling and Quix Streams on the same clicks and top-ups (readable by then);
 4. Faust, orders: a fresh worker drains the orders, verified; the ceiling on them;
 5. latency: a fresh worker on topics of its own, under a steady click rate.
@@ -25,6 +27,7 @@ from cli.workloads import orders as orders_workload
 from config import load_settings
 
 FUND, CLICKS, ORDERS = "bench.ad-budget", "bench.ad-clicks", "bench.orders"
+BARE_FUND, BARE_CLICKS = "bare.ad-budget", "bare.ad-clicks"  # the drain with METRICS=false
 LAT_FUND, LAT_CLICKS = "latency.ad-budget", "latency.ad-clicks"
 OUTS = {
     "ceiling-clicks": "bench.ceiling-clicks",
@@ -49,7 +52,9 @@ async def run(cfg: BenchConfig, bootstrap: str, root: Path) -> dict:
         f"{time.monotonic() - started:.1f}s"
     )
     await create_topics(
-        bootstrap, [FUND, CLICKS, ORDERS, LAT_FUND, LAT_CLICKS, *OUTS.values()], cfg.partitions
+        bootstrap,
+        [FUND, CLICKS, ORDERS, LAT_FUND, LAT_CLICKS, BARE_FUND, BARE_CLICKS, *OUTS.values()],
+        cfg.partitions,
     )
     gate = Gate(bootstrap)
     t_fund = await load(bootstrap, FUND, work.top_ups, len(work.top_ups))
@@ -58,6 +63,8 @@ async def run(cfg: BenchConfig, bootstrap: str, root: Path) -> dict:
     say(f"pre-loaded in {t_fund + t_clicks + t_orders:.1f}s (clicks held in an open transaction)")
 
     await _part(res, "clicks", _faust_clicks(cfg, bootstrap, root, gate, oracle))
+    if cfg.runs("metrics"):
+        await _part(res, "clicks_metrics_off", _bare_clicks(cfg, bootstrap, root))
     events = work.events
     if cfg.runs("ceiling"):
         say("ceiling: aiokafka consume -> transactional produce on the same topics ...")
@@ -132,10 +139,32 @@ def _throughput_settings(cfg: BenchConfig) -> dict[str, str]:
     return {"COMMIT_INTERVAL": "1.0", **cfg.worker_env()}
 
 
-async def _faust_clicks(cfg: BenchConfig, bootstrap: str, root: Path, gate: Gate, oracle: dict) -> dict:
-    inputs = {"TOPIC_AD_BUDGET": FUND, "TOPIC_AD_CLICKS": CLICKS}
-    worker = Worker(root, f"faust-clicks-{root.name}", bootstrap, inputs, _throughput_settings(cfg))
-    extra = "".join(f", {k}={v}" for k, v in cfg.worker_env().items())
+async def _bare_clicks(cfg: BenchConfig, bootstrap: str, root: Path) -> dict:
+    """The clicks drain again, on topics of their own, by a worker with METRICS=false."""
+    work = BenchClicks(cfg.advertisers, cfg.clicks, cfg.seed, topics=(BARE_FUND, BARE_CLICKS))
+    gate = Gate(bootstrap)
+    await load(bootstrap, BARE_FUND, work.top_ups, len(work.top_ups))
+    await gate.load(BARE_CLICKS, work.clicks)
+    topics = (BARE_FUND, BARE_CLICKS)
+    return await _faust_clicks(cfg, bootstrap, root, gate, work.oracle(), topics, {"METRICS": "false"})
+
+
+async def _faust_clicks(
+    cfg: BenchConfig,
+    bootstrap: str,
+    root: Path,
+    gate: Gate,
+    oracle: dict,
+    topics: tuple[str, str] = (FUND, CLICKS),
+    env: dict[str, str] | None = None,
+) -> dict:
+    inputs = {"TOPIC_AD_BUDGET": topics[0], "TOPIC_AD_CLICKS": topics[1]}
+    settings = {**_throughput_settings(cfg), **(env or {})}
+    name = f"faust-clicks-{root.name}" + (
+        "-" + "-".join(f"{k}-{v}" for k, v in env.items()).lower() if env else ""
+    )
+    worker = Worker(root, name, bootstrap, inputs, settings)
+    extra = "".join(f", {k}={v}" for k, v in {**cfg.worker_env(), **(env or {})}.items())
     say(f"faust: fresh worker (exactly_once, RocksDB{extra}, APP_ID={worker.name}) draining the clicks ...")
     worker.start()
     try:
