@@ -160,9 +160,7 @@ async def _faust_clicks(
 ) -> dict:
     inputs = {"TOPIC_AD_BUDGET": topics[0], "TOPIC_AD_CLICKS": topics[1]}
     settings = {**_throughput_settings(cfg), **(env or {})}
-    name = f"faust-clicks-{root.name}" + (
-        "-" + "-".join(f"{k}-{v}" for k, v in env.items()).lower() if env else ""
-    )
+    name = f"faust-clicks-{root.name}" + ("-bare" if env else "")
     worker = Worker(root, name, bootstrap, inputs, settings)
     extra = "".join(f", {k}={v}" for k, v in {**cfg.worker_env(), **(env or {})}.items())
     say(f"faust: fresh worker (exactly_once, RocksDB{extra}, APP_ID={worker.name}) draining the clicks ...")
