@@ -97,8 +97,8 @@ def lines(res: dict) -> list[str]:
     if bare and "error" not in bare:
         out.append(
             f"metrics: clicks drained {_num(c.get('eps', NAN))} events/s with METRICS on, "
-            f"{_num(bare['eps'])} with METRICS=false (verified={bare['verified']}), one after the other; ratio "
-            f"{_ratio(c.get('eps', NAN), bare['eps'])}"
+            f"{_num(bare['eps'])} with METRICS=false (verified={bare['verified']}), one after the other; "
+            f"ratio {_ratio(c.get('eps', NAN), bare['eps'])}"
         )
     o, co = res.get("orders", {}), res.get("ceiling_orders", {})
     if o and "error" not in o:
