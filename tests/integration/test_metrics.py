@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
+import orjson
 import pytest
 
 from infra.workers import Worker, free_port
@@ -86,7 +87,7 @@ def instance(worker) -> str:  # type: ignore[no-untyped-def]
 async def test_prometheus_sees_what_stats_says_lag_readiness_and_a_dead_worker(
     deployment, workers, prometheus, tmp_path
 ):  # type: ignore[no-untyped-def]
-    pair = workers(2)
+    pair = [*workers(1, LOG_FORMAT="json"), *workers(1)]
     await all_ready(*pair)
     joiner = Worker(deployment, 2)  # its port is a target before it runs: up == 0 until then
     prom = prometheus([instance(w) for w in (*pair, joiner)])
@@ -115,3 +116,9 @@ async def test_prometheus_sees_what_stats_says_lag_readiness_and_a_dead_worker(
         await prom.until(f'up{{instance="{instance(joiner)}"}}', lambda v: v == 0)
     finally:
         joiner.stop()
+
+    # LOG_FORMAT=json: the first worker logged one JSON object per line, no text log lines.
+    lines = pair[0].log.read_text().splitlines()
+    logged = [orjson.loads(line) for line in lines if line.startswith("{")]
+    assert len(logged) > 10 and {"level", "logger", "message"} <= set(logged[0])
+    assert not [line for line in lines if line.startswith("[20")], "text log lines in a LOG_FORMAT=json log"
