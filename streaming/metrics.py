@@ -25,7 +25,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from eos import compat
@@ -88,6 +88,7 @@ class Metrics:
             "commerce_http_request_seconds", "HTTP requests served by Faust's web server",
             ["route", "method", "status"], buckets=LATENCY_BUCKETS, registry=registry,
         )  # fmt: skip
+        self.query_front: Any = None  # budget_kernel.QueryFront once web.front started it
         registry.register(_StateCollector(app, self))
         self.sensor = RebalanceSensor(self)  # app.sensors.add(...) by the factory
 
@@ -150,6 +151,29 @@ class _StateCollector(Collector):
         yield from self._lag()
         yield from self._recovery()
         yield from self._state()
+        yield from self._query_front()
+
+    def _query_front(self) -> Iterator[Any]:
+        # The budgets the Rust front answers itself never reach Faust's web server:
+        # their latency comes from the front's own buckets (what it forwards is
+        # timed by commerce_http_request_seconds).
+        front = self.metrics.query_front
+        if front is None:
+            return
+        bounds, cumulative, count, total = front.latency()
+        family = HistogramMetricFamily(
+            "commerce_query_front_request_seconds", "GET /advertisers/{id}/budget answered by the query front"
+        )
+        buckets = [(f"{bound:g}", float(n)) for bound, n in zip(bounds, cumulative, strict=True)]
+        family.add_metric([], [*buckets, ("+Inf", float(count))], total)
+        yield family
+        here, forwarded, _ = front.stats()
+        requests = CounterMetricFamily(
+            "commerce_query_front_requests", "Requests to the query front, by outcome", labels=["outcome"]
+        )
+        requests.add_metric(["answered"], float(here))
+        requests.add_metric(["forwarded"], float(forwarded))
+        yield requests
 
     def _inputs(self) -> Iterator[Any]:
         # The committed accounting of the partitions this worker owns (what /stats

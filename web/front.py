@@ -43,6 +43,8 @@ class Front:
             realtime=settings.query_front_realtime,
         )  # fmt: skip
         runtime_of(app).listen(budgets.name, self.publish)
+        if (metrics := runtime_of(app).metrics) is not None:
+            metrics.query_front = self.native
         log.info("query front on %s:%d (scheduling: %s), Faust's web server on 127.0.0.1:%d",
                  settings.web_bind, self.native.port, self.native.scheduling, app.conf.web_port)  # fmt: skip
         if settings.query_front_realtime and self.native.scheduling != "SCHED_FIFO":

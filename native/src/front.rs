@@ -27,6 +27,7 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
+use std::time::Instant;
 use tokio::sync::oneshot;
 
 type Body = BoxBody<Bytes, hyper::Error>;
@@ -49,7 +50,18 @@ struct Shared {
     max_entries: usize,
     hits: AtomicU64,
     forwarded: AtomicU64,
+    // Latency of the answers given here: counts per bucket (upper bounds in
+    // LATENCY_BOUNDS_US, the last one unbounded) and their sum, for GET /metrics.
+    latency_buckets: [AtomicU64; LATENCY_BOUNDS_US.len() + 1],
+    latency_sum_ns: AtomicU64,
 }
+
+/// Upper bounds of the answer-latency buckets in microseconds (Prometheus's `le`, as
+/// streaming/metrics.py's LATENCY_BUCKETS in seconds).
+const LATENCY_BOUNDS_US: [u64; 13] = [
+    1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
+    5_000_000, 10_000_000,
+];
 
 impl Shared {
     fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -98,6 +110,8 @@ impl QueryFront {
             max_entries,
             hits: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
+            latency_buckets: Default::default(),
+            latency_sum_ns: AtomicU64::new(0),
         });
         let (stop, stopped) = oneshot::channel();
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -223,6 +237,25 @@ impl QueryFront {
         )
     }
 
+    /// The answers given here: (bucket upper bounds in seconds, cumulative counts per
+    /// bound, total count, sum of their latencies in seconds), a Prometheus histogram.
+    fn latency(&self) -> (Vec<f64>, Vec<u64>, u64, f64) {
+        let mut cumulative = Vec::with_capacity(LATENCY_BOUNDS_US.len());
+        let mut running = 0;
+        for bucket in &self.shared.latency_buckets[..LATENCY_BOUNDS_US.len()] {
+            running += bucket.load(Ordering::Relaxed);
+            cumulative.push(running);
+        }
+        let total =
+            running + self.shared.latency_buckets[LATENCY_BOUNDS_US.len()].load(Ordering::Relaxed);
+        let bounds = LATENCY_BOUNDS_US
+            .iter()
+            .map(|us| *us as f64 / 1e6)
+            .collect();
+        let sum = self.shared.latency_sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        (bounds, cumulative, total, sum)
+    }
+
     /// Stop listening; connections in progress are dropped.
     fn close(&mut self, py: Python<'_>) {
         if let Some(stop) = self.stop.take() {
@@ -313,8 +346,19 @@ async fn answer(
     backend: Backend,
     backend_port: u16,
 ) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
     if let Some(response) = from_committed(&request, &shared) {
         shared.hits.fetch_add(1, Ordering::Relaxed);
+        let took = started.elapsed();
+        let micros = took.as_micros() as u64;
+        let bucket = LATENCY_BOUNDS_US
+            .iter()
+            .position(|bound| micros <= *bound)
+            .unwrap_or(LATENCY_BOUNDS_US.len());
+        shared.latency_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        shared
+            .latency_sum_ns
+            .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
         return Ok(response);
     }
     shared.forwarded.fetch_add(1, Ordering::Relaxed);

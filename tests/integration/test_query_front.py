@@ -4,6 +4,7 @@ byte for byte as the view answers them, and forgotten at a rebalance."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import aiohttp
@@ -71,6 +72,10 @@ async def test_budgets_come_from_the_owners_front_and_a_rebalance_forgets_them(d
         for adv in ADVERTISERS:
             assert view[adv][0] == 200 and not view[adv][1]
             assert got[adv][2] == view[adv][2], adv
+        async with http.get(f"{w0.url}/metrics") as resp:  # forwarded to Faust's web server
+            metrics = await resp.text()
+        answered = re.search(r"^commerce_query_front_request_seconds_count (\S+)$", metrics, re.M)
+        assert answered and float(answered.group(1)) >= len(ADVERTISERS), metrics[-2000:]
 
         backend1 = free_port()
         (w1,) = workers(1, WEB_BACKEND_PORT=str(backend1))
