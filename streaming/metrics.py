@@ -124,6 +124,29 @@ class RebalanceSensor(Sensor):
         self.metrics.rebalanced(time.monotonic() - state["started"])
 
 
+def input_records(rows: dict[str, dict[str, int]]) -> CounterMetricFamily:
+    """``commerce_input_records_total`` from accounting rows (``topic/partition`` -> counts).
+
+    By partition: the running totals of one partition only grow, wherever it is
+    processed. Summed per worker over the partitions it owns, a worker's series
+    would drop when a rebalance moves a partition away, and Prometheus reads a
+    drop as a counter reset: ``rate``/``increase`` would count that worker's
+    whole remaining total again (a spike of throughput and of the dead-letter
+    ratio at every rebalance). Per partition, a moved partition's series ends on
+    one worker and starts on another instead.
+    """
+    records = CounterMetricFamily(
+        "commerce_input_records",
+        "Input records accounted for, by partition and outcome",
+        labels=["topic", "partition", "outcome"],
+    )
+    for key, counts in sorted(rows.items()):
+        topic, partition = key.rsplit("/", 1)
+        for field, outcome in OUTCOMES.items():
+            records.add_metric([topic, partition, outcome], int(counts.get(field, 0)))
+    return records
+
+
 class _Borrowed(Collector):
     """A standard collector (process, platform, GC) on our registry as well."""
 
@@ -181,17 +204,7 @@ class _StateCollector(Collector):
         from tables import accounting
         from tables._declare import text_key
 
-        records = CounterMetricFamily(
-            "commerce_input_records", "Input records accounted for, by outcome", labels=["topic", "outcome"]
-        )
-        totals: dict[tuple[str, str], int] = {}
-        for key, counts in list(accounting.items()):
-            topic = text_key(key).rsplit("/", 1)[0]
-            for field, outcome in OUTCOMES.items():
-                totals[topic, outcome] = totals.get((topic, outcome), 0) + int(counts.get(field, 0))
-        for (topic, outcome), value in sorted(totals.items()):
-            records.add_metric([topic, outcome], value)
-        yield records
+        yield input_records({text_key(key): counts for key, counts in list(accounting.items())})
 
     def _lag(self) -> Iterator[Any]:
         # Kafka's records-lag under read_committed: last stable offset - position.

@@ -8,7 +8,7 @@ from prometheus_client import generate_latest
 
 from app import app
 from eos.runtime import runtime_of
-from streaming.metrics import Metrics
+from streaming.metrics import Metrics, input_records
 
 # Labels that may appear: each takes values from a bounded set (never an id).
 BOUNDED = {"topic", "partition", "outcome", "reason", "handler", "table", "route", "method", "status", "le"}
@@ -49,3 +49,27 @@ def test_each_rebalance_is_counted_with_its_duration() -> None:
     text = generate_latest(metrics.registry).decode()
     assert "commerce_rebalances_total 1.0" in text
     assert re.search(r"commerce_last_rebalance_seconds 1\.5", text), text
+
+
+def _series(rows: dict[str, dict[str, int]]) -> dict[tuple[str, ...], float]:
+    return {tuple(sorted(s.labels.items())): s.value for s in input_records(rows).samples}
+
+
+def test_input_series_never_drop_when_a_rebalance_moves_a_partition_away() -> None:
+    """Prometheus reads a counter that drops as a reset (rate/increase count its whole
+    value again): a worker's input series must not drop when it loses a partition."""
+    p0 = {"processed": 90, "duplicates": 5, "dead_lettered": 5}
+    p1 = {"processed": 40, "duplicates": 0, "dead_lettered": 2}
+    before = _series({"orders/0": p0, "orders/1": p1})  # this worker owns partitions 0 and 1
+    after = _series({"orders/1": {**p1, "processed": 41}})  # partition 0 moved to another worker
+    dropped = {
+        labels: (before[labels], value) for labels, value in after.items() if value < before.get(labels, 0)
+    }
+    assert not dropped, dropped
+    assert sum(v for k, v in before.items()) == 90 + 5 + 5 + 40 + 2  # every outcome, once
+
+
+def test_input_labels_are_topic_partition_and_outcome_only() -> None:
+    series = _series({"orders/3": {"processed": 1, "duplicates": 0, "dead_lettered": 0}})
+    assert {k for labels in series for k, _ in labels} == {"topic", "partition", "outcome"}
+    assert len(series) == 3  # one per outcome
