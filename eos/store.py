@@ -14,12 +14,19 @@ RocksDB at the last committed transaction, and a restart resumes recovery
 from the persisted offset instead of rebuilding (changelog records are whole
 values, so re-applying a few already-applied ones is harmless).
 Reads from outside stream processing (HTTP) see committed state only.
+
+Time-bounded tables (docs/retention.md) keep a local time index in the same
+RocksDB: ``INDEX | time (8 bytes, big-endian, biased) | key`` for every key
+written, in the commit's WriteBatch (and the restore's), never changelogged.
+``expired`` walks only the index entries below a cutoff, so expiry never scans
+the table; the handler deletes what it returns through the transaction
+(changelog tombstones), and the scanned entries leave the index at commit.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress, repeat
 from operator import is_
 from typing import Any
@@ -33,6 +40,22 @@ from eos.runtime import runtime_of
 
 _DELETED = object()
 _ABSENT = object()
+
+# No UTF-8 text holds the byte 0xFF, and table keys are UTF-8: never a data key.
+INDEX = b"\xff\xfftime-index\x00"
+_BIAS = 1 << 63  # times before 1970 still sort first
+
+
+def index_key(time: int, key: bytes) -> bytes:
+    return INDEX + (time + _BIAS).to_bytes(8, "big") + key
+
+
+def _index_bound(time: int) -> bytes:
+    return INDEX + (time + _BIAS).to_bytes(8, "big")
+
+
+# A time-bounded table's key and value (JSON bytes) -> the time it speaks for (domain.retention).
+TimeOf = Callable[[bytes, bytes], int]
 
 
 class MemtableBloomOptions(RocksDBOptions):
@@ -62,6 +85,13 @@ class TransactionalStore(Store):
         self._pending: dict[int, dict[bytes, Any]] = {}
         self._deletes: set[int] = set()  # partitions whose pending writes include a deletion
         self._changelog_offsets: dict[int, int] = {}
+        self._index_drops: dict[int, list[bytes]] = {}  # index entries the open transaction scanned
+        self._scanned: dict[int, int] = {}  # cutoff up to which the index was scanned (open or committed)
+
+    @property
+    def time_of(self) -> TimeOf | None:
+        """Set on time-bounded tables (tables/_declare.py): the key's time, for the index."""
+        return getattr(self.table, "time_of", None)
 
     @staticmethod
     def _partition() -> int | None:
@@ -138,7 +168,7 @@ class TransactionalStore(Store):
         for partition in partitions:
             pending = self._pending.pop(partition, None)
             offset = self._changelog_offsets.pop(partition, None)
-            if not pending and offset is None:
+            if not pending and offset is None and partition not in self._index_drops:
                 continue
             db = compat.db_for_partition(self, partition)
             batch = self._write_batch()
@@ -151,6 +181,9 @@ class TransactionalStore(Store):
             elif pending:  # Faust's key index is a read cache: reads fill it
                 deque(map(batch.put, pending.keys(), pending.values()), maxlen=0)
             self._deletes.discard(partition)
+            time_of = self.time_of
+            if time_of is not None:
+                self._index_into(batch, partition, pending, time_of)
             if offset is not None:
                 batch.put(self.offset_key, str(offset).encode())
             db.write(batch)
@@ -177,6 +210,8 @@ class TransactionalStore(Store):
             self._pending.pop(partition, None)
             self._deletes.discard(partition)
             self._changelog_offsets.pop(partition, None)
+            self._index_drops.pop(partition, None)
+            self._scanned.pop(partition, None)
 
     def revoke_partitions(self, table: Any, tps: set[TP]) -> None:
         self.discard({tp.partition for tp in tps})
@@ -186,3 +221,108 @@ class TransactionalStore(Store):
         from rocksdict import WriteBatch
 
         return WriteBatch(raw_mode=True)
+
+    # Time index (time-bounded tables only)
+
+    def stage_deletes(self, partition: int, keys: Iterable[bytes]) -> None:
+        """Batch path: delete ``keys`` in partition ``partition``'s open transaction."""
+        pending = self._pending.setdefault(partition, {})
+        for key in keys:
+            pending[key] = _DELETED
+        self._deletes.add(partition)
+
+    def expired(
+        self, partition: int, cutoff: int, cutoff_of: Callable[[bytes], int] | None = None
+    ) -> list[bytes]:
+        """Keys of partition ``partition`` whose time is below ``cutoff`` (or below
+        ``cutoff_of(key)``, at most ``cutoff``, when keys have their own), as its
+        open transaction sees them. Walks the index entries below the cutoff only;
+        each expired entry leaves the index when the transaction commits (one whose
+        key has since been deleted or rewritten to a later time is simply dropped)."""
+        time_of = self.time_of
+        if time_of is None:
+            raise TypeError(f"table {self.table_name} has no retention")
+        floor = self._scanned.get(partition)
+        if floor is not None and cutoff <= floor:
+            return []
+        db = compat.db_for_partition(self, partition)
+        start, stop = _index_bound(floor if floor is not None else -_BIAS), _index_bound(cutoff)
+        skip = len(INDEX) + 8
+        drops, keys, kept = [], [], cutoff
+        for entry in db.keys(from_key=start):
+            if entry >= stop:
+                break
+            key = entry[skip:]
+            own = cutoff if cutoff_of is None else cutoff_of(key)
+            time = int.from_bytes(entry[len(INDEX) : skip], "big") - _BIAS
+            if time < own:
+                drops.append(entry)
+                keys.append((key, own))
+            else:
+                kept = min(kept, time)  # walked again next time
+        self._scanned[partition] = kept
+        if not drops:
+            return []
+        self._index_drops.setdefault(partition, []).extend(drops)
+        owns = dict(keys)
+        values = self.read_many(partition, list(owns))
+        return [
+            k
+            for (k, own), v in zip(owns.items(), values, strict=True)
+            if v is not None and time_of(k, v) < own
+        ]
+
+    def _index_into(self, batch: Any, partition: int, pending: dict[bytes, Any], time_of: TimeOf) -> None:
+        for key in self._index_drops.pop(partition, ()):
+            batch.delete(key)
+        for key, value in pending.items():
+            if value is not _DELETED:
+                batch.put(index_key(time_of(key, value), key), b"")
+
+    def apply_changelog_batch(self, batch: Iterable[Any], to_key: Callable, to_value: Callable) -> None:
+        """Restore (and standby) path: Faust's, plus the time index of what it writes
+        in the same WriteBatch. A tombstone drops the entry of the value it deletes."""
+        time_of = self.time_of
+        if time_of is None:
+            return super().apply_changelog_batch(batch, to_key, to_value)
+        writes: dict[int, dict[bytes, bytes | None]] = defaultdict(dict)
+        offsets: dict[TP, int] = {}
+        for event in batch:
+            msg = event.message
+            if msg.offset > offsets.get(msg.tp, -1):
+                offsets[msg.tp] = msg.offset
+            writes[msg.partition][msg.key] = msg.value
+        for partition, changes in writes.items():
+            self.index_restored(partition, changes, time_of)
+        for tp, offset in offsets.items():
+            self.set_persisted_offset(tp, offset)
+
+    def index_restored(self, partition: int, changes: dict[bytes, bytes | None], time_of: TimeOf) -> None:
+        """Write restored changelog records ({key: value or None for a tombstone},
+        last one per key) and their time index in one WriteBatch."""
+        db = compat.db_for_partition(self, partition)
+        batch = self._write_batch()
+        deleted = [key for key, value in changes.items() if value is None]
+        if deleted:  # the entries of the values they delete (one multi-get)
+            for key, old in zip(deleted, db.get(deleted), strict=True):
+                if old is not None:
+                    batch.delete(index_key(time_of(key, old), key))
+        for key, value in changes.items():
+            if value is None:
+                batch.delete(key)
+            else:
+                batch.put(key, value)
+                batch.put(index_key(time_of(key, value), key), b"")
+        db.write(batch)
+
+    def _visible_keys(self, db: Any) -> Iterator[bytes]:
+        for key in super()._visible_keys(db):
+            if key.startswith(INDEX):
+                return  # the index sorts after every data key
+            yield key
+
+    def _visible_items(self, db: Any) -> Iterator[tuple[bytes, bytes]]:
+        for key, value in super()._visible_items(db):
+            if key.startswith(INDEX):
+                return
+            yield key, value

@@ -7,13 +7,16 @@ partitioner. Values are JSON objects holding integers only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from app import app
 
 
-def table(name: str, help: str) -> Any:
-    return app.Table(
+def table(name: str, help: str, time_of: Callable[[bytes, bytes], int] | None = None) -> Any:
+    """``time_of``: for a time-bounded table, a key's time (domain.retention), for
+    the store's time index (eos.store); None for the all-time tables."""
+    t = app.Table(
         name,
         default=None,
         key_type=bytes,
@@ -21,6 +24,8 @@ def table(name: str, help: str) -> Any:
         help=help,
         options={"driver": "rocksdict"},
     )
+    t.time_of = time_of
+    return t
 
 
 def text_key(key: str | bytes) -> str:
