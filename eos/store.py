@@ -272,10 +272,10 @@ class TransactionalStore(Store):
             if v is not None and time_of(k, v) < own
         ]
 
-    def _index_into(self, batch: Any, partition: int, pending: dict[bytes, Any], time_of: TimeOf) -> None:
+    def _index_into(self, batch: Any, partition: int, pending: dict | None, time_of: TimeOf) -> None:
         for key in self._index_drops.pop(partition, ()):
             batch.delete(key)
-        for key, value in pending.items():
+        for key, value in (pending or {}).items():
             if value is not _DELETED:
                 batch.put(index_key(time_of(key, value), key), b"")
 
