@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     retention_seen_budget_events: Duration = 86400
     retention_category_hourly: Duration = 7 * 86400
     retention_daily_stats: Duration = 400 * 86400
+    # The time-bounded tables' changelogs (created with these): segment.ms and
+    # delete.retention.ms, so compaction drops expired keys' records and tombstones.
+    changelog_segment: Duration = 3600
 
     # Web server (interactive queries)
     web_host: str = "127.0.0.1"

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app import app
+from config import settings
 
 
 def table(name: str, help: str, time_of: Callable[[bytes, bytes], int] | None = None) -> Any:
@@ -18,6 +19,7 @@ def table(name: str, help: str, time_of: Callable[[bytes, bytes], int] | None = 
     the store's time index (eos.store); None for the all-time tables."""
     t = app.Table(
         name,
+        extra_topic_configs=None if time_of is None else _bounded_changelog(),
         default=None,
         key_type=bytes,
         partitions=app.conf.topic_partitions,
@@ -26,6 +28,14 @@ def table(name: str, help: str, time_of: Callable[[bytes, bytes], int] | None = 
     )
     t.time_of = time_of
     return t
+
+
+def _bounded_changelog() -> dict[str, int | float]:
+    """Topic configs of a time-bounded table's changelog: segments roll often
+    enough for the cleaner to compact expired keys' records away, and tombstones
+    go a while after (docs/retention.md)."""
+    segment_ms = settings.changelog_segment * 1000
+    return {"segment.ms": segment_ms, "min.cleanable.dirty.ratio": 0.1, "delete.retention.ms": segment_ms}
 
 
 def text_key(key: str | bytes) -> str:
