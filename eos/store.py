@@ -272,14 +272,18 @@ class TransactionalStore(Store):
             if v is not None and time_of(k, v) < own
         ]
 
-    def _index_into(self, batch: Any, partition: int, pending: dict | None, time_of: TimeOf) -> None:
+    def _index_into(
+        self, batch: Any, partition: int, pending: dict[bytes, Any] | None, time_of: TimeOf
+    ) -> None:
         for key in self._index_drops.pop(partition, ()):
             batch.delete(key)
         for key, value in (pending or {}).items():
             if value is not _DELETED:
                 batch.put(index_key(time_of(key, value), key), b"")
 
-    def apply_changelog_batch(self, batch: Iterable[Any], to_key: Callable, to_value: Callable) -> None:
+    def apply_changelog_batch(
+        self, batch: Iterable[Any], to_key: Callable[..., Any], to_value: Callable[..., Any]
+    ) -> None:
         """Restore (and standby) path: Faust's, plus the time index of what it writes
         in the same WriteBatch. A tombstone drops the entry of the value it deletes."""
         time_of = self.time_of
