@@ -11,6 +11,7 @@ bucket is skipped and counted, never written: it would resurrect it).
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from domain.budgets import KST
 from domain.orders import HOUR
@@ -23,6 +24,7 @@ def hour_time(key: bytes) -> int:
     return int(key.rpartition(b"|")[2]) + HOUR - 1
 
 
+@lru_cache(maxsize=4096)  # a batch's daily rows share a few days
 def day_start(day: str) -> int:
     """``YYYY-MM-DD`` (a KST day) -> its first second, epoch."""
     return int(datetime.combine(date.fromisoformat(day), datetime.min.time(), KST).timestamp())

@@ -180,10 +180,13 @@ class TransactionalStore(Store):
                         batch.put(key, value)
             elif pending:  # Faust's key index is a read cache: reads fill it
                 deque(map(batch.put, pending.keys(), pending.values()), maxlen=0)
-            self._deletes.discard(partition)
             time_of = self.time_of
             if time_of is not None:
-                self._index_into(batch, partition, pending, time_of)
+                live = pending
+                if pending and partition in self._deletes:
+                    live = {k: v for k, v in pending.items() if v is not _DELETED}
+                self._index_into(batch, partition, live, time_of)
+            self._deletes.discard(partition)
             if offset is not None:
                 batch.put(self.offset_key, str(offset).encode())
             db.write(batch)
@@ -272,14 +275,22 @@ class TransactionalStore(Store):
             if v is not None and time_of(k, v) < own
         ]
 
-    def _index_into(
-        self, batch: Any, partition: int, pending: dict[bytes, Any] | None, time_of: TimeOf
-    ) -> None:
+    def _index_into(self, batch: Any, partition: int, live: dict[bytes, Any] | None, time_of: TimeOf) -> None:
+        """Index entries of the committed writes (``live``: no deletions), after the
+        drops of the entries expiry walked. A commit writes thousands of filter
+        entries sharing a handful of values (stream time in seconds): each value's
+        time is computed once, and the loops over keys run in C."""
         for key in self._index_drops.pop(partition, ()):
             batch.delete(key)
-        for key, value in (pending or {}).items():
-            if value is not _DELETED:
-                batch.put(index_key(time_of(key, value), key), b"")
+        if not live:
+            return
+        if getattr(self.table, "time_by_value", False):
+            values = list(live.values())
+            prefixes = {value: _index_bound(time_of(b"", value)) for value in set(values)}
+            entries: Iterable[bytes] = map(bytes.__add__, map(prefixes.__getitem__, values), live)
+        else:
+            entries = (index_key(time_of(key, value), key) for key, value in live.items())
+        deque(map(batch.put, entries, repeat(b"")), maxlen=0)
 
     def apply_changelog_batch(
         self, batch: Iterable[Any], to_key: Callable[..., Any], to_value: Callable[..., Any]

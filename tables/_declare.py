@@ -14,9 +14,12 @@ from app import app
 from config import settings
 
 
-def table(name: str, help: str, time_of: Callable[[bytes, bytes], int] | None = None) -> Any:
+def table(
+    name: str, help: str, time_of: Callable[[bytes, bytes], int] | None = None, time_by_value: bool = False
+) -> Any:
     """``time_of``: for a time-bounded table, a key's time (domain.retention), for
-    the store's time index (eos.store); None for the all-time tables."""
+    the store's time index (eos.store); None for the all-time tables.
+    ``time_by_value``: the time depends on the value alone (a duplicate filter)."""
     t = app.Table(
         name,
         extra_topic_configs=None if time_of is None else _bounded_changelog(),
@@ -27,6 +30,7 @@ def table(name: str, help: str, time_of: Callable[[bytes, bytes], int] | None = 
         options={"driver": "rocksdict"},
     )
     t.time_of = time_of
+    t.time_by_value = time_by_value
     return t
 
 

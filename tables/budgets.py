@@ -15,5 +15,8 @@ daily_stats = table(
 # "click:<id>" / "budget:<id>" -> stream time (epoch seconds) it was applied at;
 # kept RETENTION_SEEN_BUDGET_EVENTS, the filter's window (domain.dedup).
 seen_budget_events = table(
-    "seen_budget_events", "applied click/top-up ids (duplicate filter)", lambda _, value: seen_time(value)
+    "seen_budget_events",
+    "applied click/top-up ids (duplicate filter)",
+    lambda _, value: seen_time(value),
+    time_by_value=True,
 )

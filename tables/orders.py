@@ -6,7 +6,10 @@ from tables._declare import table
 # order_id -> stream time (epoch seconds) it was applied at; written in the
 # user-partitioned stage; kept RETENTION_SEEN_ORDERS, the filter's window.
 seen_orders = table(
-    "seen_orders", "order_ids seen within the window (duplicate filter)", lambda _, value: seen_time(value)
+    "seen_orders",
+    "order_ids seen within the window (duplicate filter)",
+    lambda _, value: seen_time(value),
+    time_by_value=True,
 )
 
 # category -> {total_amount, items_sold, order_count, updated_at}
