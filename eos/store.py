@@ -198,14 +198,19 @@ class TransactionalStore(Store):
         the changelog ``offset`` they reach, in one WriteBatch. The one way restored
         records reach RocksDB on the bulk path."""
         batch = self._write_batch()
-        put, delete = batch.put, batch.delete
-        for record in records:
-            if record.value is None:
-                delete(record.key)
-            else:
-                put(record.key, record.value)
+        db = compat.db_for_partition(self, partition)
+        time_of = self.time_of
+        if time_of is not None:  # and the time index of what it writes (docs/retention.md)
+            self._restore_indexed(batch, db, {record.key: record.value for record in records}, time_of)
+        else:
+            put, delete = batch.put, batch.delete
+            for record in records:
+                if record.value is None:
+                    delete(record.key)
+                else:
+                    put(record.key, record.value)
         batch.put(self.offset_key, str(offset).encode())
-        compat.db_for_partition(self, partition).write(batch)
+        db.write(batch)
 
     def discard(self, partitions: Iterable[int]) -> None:
         """Forget uncommitted writes (their transaction aborted or the partition left)."""
@@ -276,14 +281,17 @@ class TransactionalStore(Store):
         ]
 
     def _index_into(self, batch: Any, partition: int, live: dict[bytes, Any] | None, time_of: TimeOf) -> None:
-        """Index entries of the committed writes (``live``: no deletions), after the
-        drops of the entries expiry walked. A commit writes thousands of filter
-        entries sharing a handful of values (stream time in seconds): each value's
-        time is computed once, and the loops over keys run in C."""
+        """The drops of the entries expiry walked, then the entries of the committed
+        writes (``live``: no deletions)."""
         for key in self._index_drops.pop(partition, ()):
             batch.delete(key)
-        if not live:
-            return
+        if live:
+            self._index_entries(batch, live, time_of)
+
+    def _index_entries(self, batch: Any, live: dict[bytes, Any], time_of: TimeOf) -> None:
+        """A commit writes thousands of filter entries sharing a handful of values
+        (stream time in seconds): each value's time is computed once, and the loops
+        over keys run in C."""
         if getattr(self.table, "time_by_value", False):
             values = list(live.values())
             prefixes = {value: _index_bound(time_of(b"", value)) for value in set(values)}
@@ -317,18 +325,24 @@ class TransactionalStore(Store):
         last one per key) and their time index in one WriteBatch."""
         db = compat.db_for_partition(self, partition)
         batch = self._write_batch()
+        self._restore_indexed(batch, db, changes, time_of)
+        db.write(batch)
+
+    def _restore_indexed(
+        self, batch: Any, db: Any, changes: dict[bytes, bytes | None], time_of: TimeOf
+    ) -> None:
+        """Restored records into ``batch`` with their index entries; a tombstone drops
+        the entry of the value it deletes (one multi-get for the batch's tombstones)."""
         deleted = [key for key, value in changes.items() if value is None]
-        if deleted:  # the entries of the values they delete (one multi-get)
+        if deleted:
             for key, old in zip(deleted, db.get(deleted), strict=True):
                 if old is not None:
                     batch.delete(index_key(time_of(key, old), key))
-        for key, value in changes.items():
-            if value is None:
                 batch.delete(key)
-            else:
-                batch.put(key, value)
-                batch.put(index_key(time_of(key, value), key), b"")
-        db.write(batch)
+            changes = {key: value for key, value in changes.items() if value is not None}
+        if changes:
+            deque(map(batch.put, changes.keys(), changes.values()), maxlen=0)
+            self._index_entries(batch, changes, time_of)
 
     def _visible_keys(self, db: Any) -> Iterator[bytes]:
         for key in super()._visible_keys(db):

@@ -129,3 +129,19 @@ def test_a_table_without_retention_has_no_index(store):  # type: ignore[no-untyp
     finally:
         for db in plain._dbs.values():
             db.close()
+
+
+def test_the_bulk_restore_writes_the_index_with_the_records_and_the_offset(store):  # type: ignore[no-untyped-def]
+    def record(offset: int, key: bytes, value: bytes | None) -> SimpleNamespace:
+        return SimpleNamespace(offset=offset, key=key, value=value)
+
+    store.restore(6, [record(0, b"click:a", b"100"), record(1, b"click:b", b"200")], 1)
+    assert index_of(store, 6) == [index_key(100, b"click:a"), index_key(200, b"click:b")]
+    store.restore(
+        6, [record(2, b"click:a", None), record(3, b"click:c", b"300"), record(4, b"click:c", None)], 4
+    )
+    assert index_of(store, 6) == [index_key(200, b"click:b")]
+    db = store._db_for_partition(6)
+    assert (db.get(b"click:a"), db.get(b"click:b"), db.get(b"click:c")) == (None, b"200", None)
+    assert store.persisted_offset(TP(seen_budget_events.changelog_topic_name, 6)) == 4
+    assert store.expired(6, 250) == [b"click:b"]
