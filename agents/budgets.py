@@ -17,6 +17,7 @@ Two implementations of the same handler, chosen by BUDGET_KERNEL:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from types import ModuleType
 
 import orjson
@@ -34,12 +35,17 @@ from domain.budgets import (
     parse_budget_event,
     parse_click,
 )
+from domain.dedup import advance, is_duplicate
 from domain.errors import InvalidRecord
+from domain.retention import day_time
 from streaming import Tally, output_headers
+from streaming import retention as stream_time
 from streaming.partition_batch import PartitionBatch, Record, batch_agent
-from tables import accounting, budgets, daily_stats, seen_budget_events
+from tables import accounting, budgets, daily_stats, seen_budget_events, stream_times
 
-DEDUP_WINDOW = 24 * 3600
+# The duplicate filter's window is its retention (domain.dedup: an entry past it can match nothing).
+DEDUP_WINDOW = settings.retention_seen_budget_events
+DAILY_RETENTION = settings.retention_daily_stats
 CLICKS = topics.ad_clicks.get_topic_name()
 FUNDING = topics.ad_budget.get_topic_name()
 DLQ = {CLICKS: topics.ad_clicks_dlq, FUNDING: topics.ad_budget_dlq}
@@ -82,7 +88,8 @@ def apply_budget_events(batch: PartitionBatch) -> None:
 def _native_outcome(batch: PartitionBatch, kernel: ModuleType) -> tuple:
     """The kernel's outputs and writes for the batch, and the records to dead-letter."""
     records = batch.records
-    run = kernel.parse(records, CLICKS, DEDUP_WINDOW)
+    times = (stream_time.load(batch, stream_times, CLICKS), stream_time.load(batch, stream_times, FUNDING))
+    run = kernel.parse(records, CLICKS, DEDUP_WINDOW, *times)
     dead = []
     for i in run.pending:
         record = records[i]
@@ -101,12 +108,12 @@ def _native_outcome(batch: PartitionBatch, kernel: ModuleType) -> tuple:
         batch.get_raw_many(budgets, advertisers),
         batch.get_raw_many(daily_stats, daily_keys),
     )
-    return dead, *applied
+    return dead, times, run.stream_times, *applied
 
 
 def _write_native_outcome(
-    batch: PartitionBatch, dead: list, ledger: list, status: list, seen: dict, budget_rows: dict,
-    daily_rows: dict, counts: tuple[int, int, int, int]
+    batch: PartitionBatch, dead: list, before: tuple, after: tuple, ledger: list, status: list, seen: dict,
+    budget_rows: dict, daily_rows: dict, counts: tuple[int, int, int, int]
 ) -> None:  # fmt: skip
     tallies = {CLICKS: Tally(counts[0], counts[1]), FUNDING: Tally(counts[2], counts[3])}
     for record, error in dead:
@@ -117,14 +124,49 @@ def _write_native_outcome(
     batch.send_many(topics.ad_budget_status, status, headers)
     batch.put_raw_many(seen_budget_events, seen)
     batch.put_raw_many(budgets, budget_rows)
-    batch.put_raw_many(daily_stats, daily_rows)
+    batch.put_raw_many(daily_stats, _kept_days(daily_rows, after[0]))
     for topic, tally in tallies.items():
         if tally.consumed:
             tally.save(batch, accounting, topic)
+    _retain(batch, before, after)
+
+
+def _kept_days(rows: dict, clicks_time: int | None) -> dict:
+    """The daily rows whose KST day is within retention: a late click for an
+    expired day is charged, but its day is not brought back (counted)."""
+    if clicks_time is None or not rows:
+        return rows
+    cutoff = clicks_time // 1000 - DAILY_RETENTION
+    kept = {k: v for k, v in rows.items() if day_time(k if isinstance(k, bytes) else k.encode()) >= cutoff}
+    stream_time.skipped_late(daily_stats, len(rows) - len(kept))
+    return kept
+
+
+def _retain(batch: PartitionBatch, before: tuple, after: tuple) -> None:
+    """Persist the two partitions' stream times and expire what they put past
+    retention. A filter entry follows the stream time of its own topic's
+    partition (click ids the clicks', top-up ids the top-ups')."""
+    for topic, b, a in ((CLICKS, before[0], after[0]), (FUNDING, before[1], after[1])):
+        stream_time.save(batch, stream_times, topic, b, a)
+    stream_time.expire(batch, daily_stats, after[0], DAILY_RETENTION)
+    clicks, funding = (stream_time.cutoff(t, DEDUP_WINDOW) for t in after)
+    if clicks is None or funding is None:  # one topic has no stream time: neither has entries
+        own = None
+        latest = after[0] if funding is None else after[1]
+    else:
+        own = _own_cutoff(clicks, funding)
+        latest = max(after)
+    stream_time.expire(batch, seen_budget_events, latest, DEDUP_WINDOW, own)
+
+
+def _own_cutoff(clicks: int, funding: int) -> Callable[[bytes], int]:
+    return lambda key: clicks if key.startswith(b"click:") else funding
 
 
 def _apply_in_python(batch: PartitionBatch) -> None:
     tallies = {CLICKS: Tally(), FUNDING: Tally()}
+    before = (stream_time.load(batch, stream_times, CLICKS), stream_time.load(batch, stream_times, FUNDING))
+    now_at = _stream_times(batch.records, before)
     events = _parse(batch, tallies)
     # The duplicate filter's entries for the whole batch in one lookup.
     seen = batch.get_many(seen_budget_events, [event[2] for event in events])
@@ -140,9 +182,8 @@ def _apply_in_python(batch: PartitionBatch) -> None:
         budget = cache.get(advertiser_id)
         if budget is None:
             budget = cache[advertiser_id] = Budget.from_dict(batch.get(budgets, advertiser_id))
-        seen_at = record.timestamp // 1000
-        first = seen[seen_key]
-        if first is not None and seen_at - first <= DEDUP_WINDOW:
+        seen_at = now_at[id(record)] // 1000
+        if is_duplicate(seen[seen_key], seen_at, DEDUP_WINDOW):
             budget.duplicates += 1
             tallies[record.topic].duplicates += 1
             continue
@@ -164,11 +205,25 @@ def _apply_in_python(batch: PartitionBatch) -> None:
     batch.put_many(seen_budget_events, applied)
     for advertiser_id, budget in cache.items():
         batch.put(budgets, advertiser_id, budget.to_dict())
-    for key, stats in daily.items():
+    after = (now_at.get(CLICKS, before[0]), now_at.get(FUNDING, before[1]))
+    for key, stats in _kept_days(daily, after[0]).items():
         batch.put(daily_stats, key, stats)
     for topic, tally in tallies.items():
         if tally.consumed:
             tally.save(batch, accounting, topic)
+    _retain(batch, before, after)
+
+
+def _stream_times(records: list, before: tuple) -> dict:
+    """Each record's partition stream time including it (by id(record)), and each
+    topic's after the batch (by topic name): every record counts, valid or not."""
+    times = {CLICKS: before[0], FUNDING: before[1]}
+    out: dict = {}
+    for record in records:
+        topic = record.topic
+        out[id(record)] = times[topic] = advance(times[topic], record.timestamp)
+    out.update((topic, t) for topic, t in times.items() if t is not None)
+    return out
 
 
 Parsed = tuple[Record, Click | BudgetEvent, str, bool]  # record, event, duplicate-filter key, is a click

@@ -14,14 +14,20 @@ from datetime import UTC, datetime
 import orjson
 
 from app import topics
+from config import settings
+from domain.dedup import advance, is_duplicate
 from domain.errors import InvalidRecord
-from domain.orders import CategoryDelta, add_deltas, category_deltas, hour_start, parse_order
+from domain.orders import HOUR, CategoryDelta, add_deltas, category_deltas, hour_start, parse_order
 from streaming import Tally, output_headers
+from streaming import retention as stream_time
 from streaming.partition_batch import PartitionBatch, batch_agent
-from tables import accounting, category_hourly, category_totals, seen_orders
+from tables import accounting, category_hourly, category_totals, seen_orders, stream_times
 
-DEDUP_WINDOW = 7 * 24 * 3600
+# The duplicate filter's window is its retention (domain.dedup).
+DEDUP_WINDOW = settings.retention_seen_orders
+HOURLY_RETENTION = settings.retention_category_hourly
 ORDERS = topics.orders.get_topic_name()
+BY_CATEGORY = topics.orders_by_category.get_topic_name()
 
 
 @batch_agent(topics.orders, name="orders-validate")
@@ -29,16 +35,17 @@ def validate_orders(batch: PartitionBatch) -> None:
     """Validate, deduplicate and repartition one partition's orders."""
     tally = Tally()
     repartition = topics.orders_by_category
+    before = now = stream_time.load(batch, stream_times, ORDERS)
     for record in batch.records:
+        now = advance(now, record.timestamp)  # every record counts, valid or not
         try:
             order = parse_order(record.key, record.value)
         except InvalidRecord as error:
             batch.dead_letter(topics.orders_dlq, record, error)
             tally.dead_lettered += 1
             continue
-        seen_at = record.timestamp // 1000
-        first = batch.get(seen_orders, order.order_id)
-        if first is not None and seen_at - first <= DEDUP_WINDOW:
+        seen_at = now // 1000
+        if is_duplicate(batch.get(seen_orders, order.order_id), seen_at, DEDUP_WINDOW):
             tally.duplicates += 1
             continue
         batch.put(seen_orders, order.order_id, seen_at)
@@ -46,6 +53,8 @@ def validate_orders(batch: PartitionBatch) -> None:
             batch.send_keyed(repartition, delta.category.encode(), delta.model_dump_json().encode(), [])
         tally.processed += 1
     tally.save(batch, accounting, ORDERS)
+    stream_time.save(batch, stream_times, ORDERS, before, now)
+    stream_time.expire(batch, seen_orders, now, DEDUP_WINDOW)
 
 
 @batch_agent(topics.orders_by_category, name="category-totals")
@@ -54,25 +63,37 @@ def aggregate_categories(batch: PartitionBatch) -> None:
     now = datetime.now(UTC)
     headers = output_headers()
     by_category: dict[str, list[CategoryDelta]] = defaultdict(list)
+    before = event_time = stream_time.load(batch, stream_times, BY_CATEGORY)
     for record in batch.records:
         delta = CategoryDelta.model_validate_json(record.value)
         by_category[delta.category].append(delta)
+        event_time = advance(event_time, delta.created_at * 1000)
+    cutoff = stream_time.cutoff(event_time, HOURLY_RETENTION)
     for category, deltas in by_category.items():
         totals = add_deltas(batch.get(category_totals, category), deltas, now)
         batch.put(category_totals, category, totals)
-        _add_hourly(batch, category, deltas, now)
+        _add_hourly(batch, category, deltas, now, cutoff)
         batch.send_keyed(
             topics.category_totals,
             category.encode(),
             orjson.dumps({"category": category, **totals}),
             headers,
         )
+    stream_time.save(batch, stream_times, BY_CATEGORY, before, event_time)
+    stream_time.expire(batch, category_hourly, event_time, HOURLY_RETENTION)
 
 
-def _add_hourly(batch: PartitionBatch, category: str, deltas: list[CategoryDelta], now: datetime) -> None:
+def _add_hourly(
+    batch: PartitionBatch, category: str, deltas: list[CategoryDelta], now: datetime, cutoff: int | None
+) -> None:
+    """Event time (the repartition's stream time) decides: an hour past retention
+    is not brought back by late orders (counted; the all-time totals have them)."""
     by_hour: dict[int, list[CategoryDelta]] = defaultdict(list)
     for d in deltas:
         by_hour[hour_start(d.created_at)].append(d)
     for hour, in_hour in by_hour.items():
+        if cutoff is not None and hour + HOUR - 1 < cutoff:
+            stream_time.skipped_late(category_hourly, 1)
+            continue
         key = f"{category}|{hour}"
         batch.put(category_hourly, key, add_deltas(batch.get(category_hourly, key), in_hour, now))

@@ -57,6 +57,13 @@ async def _settled_counts(
         await asyncio.sleep(0.2)
 
 
+def _topic_configs(topic: Any) -> dict[str, str]:
+    """Compaction, plus what the topic asks for (a time-bounded table's changelog, tables/_declare)."""
+    configs = {"cleanup.policy": "compact"} if topic.compacting else {}
+    configs.update((k, str(v)) for k, v in (getattr(topic, "config", None) or {}).items())
+    return configs
+
+
 async def ensure_topics(
     settings: Settings, topics: Iterable[Any], copartitioned: Iterable[tuple[str, str]] = ()
 ) -> dict[str, int]:
@@ -71,7 +78,7 @@ async def ensure_topics(
                 name=t.get_topic_name(),
                 num_partitions=settings.topic_partitions,
                 replication_factor=settings.topic_replication_factor,
-                topic_configs={"cleanup.policy": "compact"} if t.compacting else {},
+                topic_configs=_topic_configs(t),
             )
             for t in topics
             if t.get_topic_name() not in existing

@@ -6,10 +6,12 @@ the same names. Invalid values fail at start with the variable's name.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.errors import StreamsError
@@ -35,6 +37,23 @@ class SecurityProtocol(StrEnum):
     SSL = "SSL"
     SASL_PLAINTEXT = "SASL_PLAINTEXT"
     SASL_SSL = "SASL_SSL"
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(value: object) -> object:
+    """'7d', '24h', '90m', '30s' or a plain number of seconds -> seconds (int)."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", value)
+        if match is None:
+            raise ValueError(f"expected a duration like 7d, 24h, 90m, 30s or seconds, got {value!r}")
+        return int(match[1]) * _UNITS[match[2] or "s"]
+    return value
+
+
+# A retention: how long, in stream time, a table keeps a key (docs/retention.md).
+Duration = Annotated[int, BeforeValidator(_seconds), Field(ge=1, le=100 * 365 * 86400)]
 
 
 class Settings(BaseSettings):
@@ -119,6 +138,17 @@ class Settings(BaseSettings):
     # Local state
     store: str = Field("rocksdb", pattern=r"^(rocksdb|memory)$")
     store_dir: Path = Path(".data/state")
+    # Retention of the time-bounded tables, in stream time (record timestamps,
+    # event time for the hourly and daily buckets): keys past it leave RocksDB
+    # and, by tombstones in the same transaction, the changelog. The duplicate
+    # filters' retention is also their window.
+    retention_seen_orders: Duration = 7 * 86400
+    retention_seen_budget_events: Duration = 86400
+    retention_category_hourly: Duration = 7 * 86400
+    retention_daily_stats: Duration = 400 * 86400
+    # The time-bounded tables' changelogs (created with these): segment.ms and
+    # delete.retention.ms, so compaction drops expired keys' records and tombstones.
+    changelog_segment: Duration = 3600
 
     # Web server (interactive queries)
     web_host: str = "127.0.0.1"

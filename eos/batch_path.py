@@ -153,12 +153,22 @@ class TransactionBatch(PartitionBatch):
             self._stage(table, {key.encode(): orjson.dumps(value) for key, value in writes.items()})
         for table, raw in self.raw_writes():
             self._stage(table, raw)
+        for table, keys in self.expirations():
+            self._stage_deletes(table, keys)
 
     def _stage(self, table: Any, staged: dict[bytes, bytes]) -> None:
         store = _store(table)
         changelog = (table.changelog_topic.get_topic_name(), self.partition)
         self._append_many(changelog, list(staged.items()), _NO_HEADERS)
         store.stage(self.partition, staged)
+        self._stores[changelog] = store
+
+    def _stage_deletes(self, table: Any, keys: list[bytes]) -> None:
+        """Expiry: tombstones in the changelog, deletions in the open transaction."""
+        store = _store(table)
+        changelog = (table.changelog_topic.get_topic_name(), self.partition)
+        self._append_many(changelog, [(key, None) for key in keys], _NO_HEADERS)
+        store.stage_deletes(self.partition, keys)
         self._stores[changelog] = store
 
     async def deliver(self) -> None:

@@ -36,6 +36,9 @@ HOOKS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("faust.stores.rocksdb", "Store", "_get", ("key",)),
     ("faust.stores.rocksdb", "Store", "_del", ("key",)),
     ("faust.stores.rocksdb", "Store", "_contains", ("key",)),
+    # eos.store hides its time index (docs/retention.md) from table iteration.
+    ("faust.stores.rocksdb", "Store", "_visible_keys", ("db",)),
+    ("faust.stores.rocksdb", "Store", "_visible_items", ("db",)),
     ("faust.tables.recovery", "Recovery", "_set_recovery_started", ()),
     ("faust.tables.recovery", "Recovery", "_seek_offsets", ("consumer", "tps", "offsets", "title")),
 ]

@@ -14,12 +14,19 @@ RocksDB at the last committed transaction, and a restart resumes recovery
 from the persisted offset instead of rebuilding (changelog records are whole
 values, so re-applying a few already-applied ones is harmless).
 Reads from outside stream processing (HTTP) see committed state only.
+
+Time-bounded tables (docs/retention.md) keep a local time index in the same
+RocksDB: ``INDEX | time (8 bytes, big-endian, biased) | key`` for every key
+written, in the commit's WriteBatch (and the restore's), never changelogged.
+``expired`` walks only the index entries below a cutoff, so expiry never scans
+the table; the handler deletes what it returns through the transaction
+(changelog tombstones), and the scanned entries leave the index at commit.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress, repeat
 from operator import is_
 from typing import Any
@@ -33,6 +40,22 @@ from eos.runtime import runtime_of
 
 _DELETED = object()
 _ABSENT = object()
+
+# No UTF-8 text holds the byte 0xFF, and table keys are UTF-8: never a data key.
+INDEX = b"\xff\xfftime-index\x00"
+_BIAS = 1 << 63  # times before 1970 still sort first
+
+
+def index_key(time: int, key: bytes) -> bytes:
+    return INDEX + (time + _BIAS).to_bytes(8, "big") + key
+
+
+def _index_bound(time: int) -> bytes:
+    return INDEX + (time + _BIAS).to_bytes(8, "big")
+
+
+# A time-bounded table's key and value (JSON bytes) -> the time it speaks for (domain.retention).
+TimeOf = Callable[[bytes, bytes], int]
 
 
 class MemtableBloomOptions(RocksDBOptions):
@@ -62,6 +85,13 @@ class TransactionalStore(Store):
         self._pending: dict[int, dict[bytes, Any]] = {}
         self._deletes: set[int] = set()  # partitions whose pending writes include a deletion
         self._changelog_offsets: dict[int, int] = {}
+        self._index_drops: dict[int, list[bytes]] = {}  # index entries the open transaction scanned
+        self._scanned: dict[int, int] = {}  # cutoff up to which the index was scanned (open or committed)
+
+    @property
+    def time_of(self) -> TimeOf | None:
+        """Set on time-bounded tables (tables/_declare.py): the key's time, for the index."""
+        return getattr(self.table, "time_of", None)
 
     @staticmethod
     def _partition() -> int | None:
@@ -138,7 +168,7 @@ class TransactionalStore(Store):
         for partition in partitions:
             pending = self._pending.pop(partition, None)
             offset = self._changelog_offsets.pop(partition, None)
-            if not pending and offset is None:
+            if not pending and offset is None and partition not in self._index_drops:
                 continue
             db = compat.db_for_partition(self, partition)
             batch = self._write_batch()
@@ -150,6 +180,12 @@ class TransactionalStore(Store):
                         batch.put(key, value)
             elif pending:  # Faust's key index is a read cache: reads fill it
                 deque(map(batch.put, pending.keys(), pending.values()), maxlen=0)
+            time_of = self.time_of
+            if time_of is not None:
+                live = pending
+                if pending and partition in self._deletes:
+                    live = {k: v for k, v in pending.items() if v is not _DELETED}
+                self._index_into(batch, partition, live, time_of)
             self._deletes.discard(partition)
             if offset is not None:
                 batch.put(self.offset_key, str(offset).encode())
@@ -162,14 +198,19 @@ class TransactionalStore(Store):
         the changelog ``offset`` they reach, in one WriteBatch. The one way restored
         records reach RocksDB on the bulk path."""
         batch = self._write_batch()
-        put, delete = batch.put, batch.delete
-        for record in records:
-            if record.value is None:
-                delete(record.key)
-            else:
-                put(record.key, record.value)
+        db = compat.db_for_partition(self, partition)
+        time_of = self.time_of
+        if time_of is not None:  # and the time index of what it writes (docs/retention.md)
+            self._restore_indexed(batch, db, {record.key: record.value for record in records}, time_of)
+        else:
+            put, delete = batch.put, batch.delete
+            for record in records:
+                if record.value is None:
+                    delete(record.key)
+                else:
+                    put(record.key, record.value)
         batch.put(self.offset_key, str(offset).encode())
-        compat.db_for_partition(self, partition).write(batch)
+        db.write(batch)
 
     def discard(self, partitions: Iterable[int]) -> None:
         """Forget uncommitted writes (their transaction aborted or the partition left)."""
@@ -177,6 +218,8 @@ class TransactionalStore(Store):
             self._pending.pop(partition, None)
             self._deletes.discard(partition)
             self._changelog_offsets.pop(partition, None)
+            self._index_drops.pop(partition, None)
+            self._scanned.pop(partition, None)
 
     def revoke_partitions(self, table: Any, tps: set[TP]) -> None:
         self.discard({tp.partition for tp in tps})
@@ -186,3 +229,129 @@ class TransactionalStore(Store):
         from rocksdict import WriteBatch
 
         return WriteBatch(raw_mode=True)
+
+    # Time index (time-bounded tables only)
+
+    def stage_deletes(self, partition: int, keys: Iterable[bytes]) -> None:
+        """Batch path: delete ``keys`` in partition ``partition``'s open transaction."""
+        pending = self._pending.setdefault(partition, {})
+        for key in keys:
+            pending[key] = _DELETED
+        self._deletes.add(partition)
+
+    def expired(
+        self, partition: int, cutoff: int, cutoff_of: Callable[[bytes], int] | None = None
+    ) -> list[bytes]:
+        """Keys of partition ``partition`` whose time is below ``cutoff`` (or below
+        ``cutoff_of(key)``, at most ``cutoff``, when keys have their own), as its
+        open transaction sees them. Walks the index entries below the cutoff only;
+        each expired entry leaves the index when the transaction commits (one whose
+        key has since been deleted or rewritten to a later time is simply dropped)."""
+        time_of = self.time_of
+        if time_of is None:
+            raise TypeError(f"table {self.table_name} has no retention")
+        floor = self._scanned.get(partition)
+        if floor is not None and cutoff <= floor:
+            return []
+        db = compat.db_for_partition(self, partition)
+        start, stop = _index_bound(floor if floor is not None else -_BIAS), _index_bound(cutoff)
+        skip = len(INDEX) + 8
+        drops, keys, kept = [], [], cutoff
+        for entry in db.keys(from_key=start):
+            if entry >= stop:
+                break
+            key = entry[skip:]
+            own = cutoff if cutoff_of is None else cutoff_of(key)
+            time = int.from_bytes(entry[len(INDEX) : skip], "big") - _BIAS
+            if time < own:
+                drops.append(entry)
+                keys.append((key, own))
+            else:
+                kept = min(kept, time)  # walked again next time
+        self._scanned[partition] = kept
+        if not drops:
+            return []
+        self._index_drops.setdefault(partition, []).extend(drops)
+        owns = dict(keys)
+        values = self.read_many(partition, list(owns))
+        return [
+            k
+            for (k, own), v in zip(owns.items(), values, strict=True)
+            if v is not None and time_of(k, v) < own
+        ]
+
+    def _index_into(self, batch: Any, partition: int, live: dict[bytes, Any] | None, time_of: TimeOf) -> None:
+        """The drops of the entries expiry walked, then the entries of the committed
+        writes (``live``: no deletions)."""
+        for key in self._index_drops.pop(partition, ()):
+            batch.delete(key)
+        if live:
+            self._index_entries(batch, live, time_of)
+
+    def _index_entries(self, batch: Any, live: dict[bytes, Any], time_of: TimeOf) -> None:
+        """A commit writes thousands of filter entries sharing a handful of values
+        (stream time in seconds): each value's time is computed once, and the loops
+        over keys run in C."""
+        if getattr(self.table, "time_by_value", False):
+            values = list(live.values())
+            prefixes = {value: _index_bound(time_of(b"", value)) for value in set(values)}
+            entries: Iterable[bytes] = map(bytes.__add__, map(prefixes.__getitem__, values), live)
+        else:
+            entries = (index_key(time_of(key, value), key) for key, value in live.items())
+        deque(map(batch.put, entries, repeat(b"")), maxlen=0)
+
+    def apply_changelog_batch(
+        self, batch: Iterable[Any], to_key: Callable[..., Any], to_value: Callable[..., Any]
+    ) -> None:
+        """Restore (and standby) path: Faust's, plus the time index of what it writes
+        in the same WriteBatch. A tombstone drops the entry of the value it deletes."""
+        time_of = self.time_of
+        if time_of is None:
+            return super().apply_changelog_batch(batch, to_key, to_value)
+        writes: dict[int, dict[bytes, bytes | None]] = defaultdict(dict)
+        offsets: dict[TP, int] = {}
+        for event in batch:
+            msg = event.message
+            if msg.offset > offsets.get(msg.tp, -1):
+                offsets[msg.tp] = msg.offset
+            writes[msg.partition][msg.key] = msg.value
+        for partition, changes in writes.items():
+            self.index_restored(partition, changes, time_of)
+        for tp, offset in offsets.items():
+            self.set_persisted_offset(tp, offset)
+
+    def index_restored(self, partition: int, changes: dict[bytes, bytes | None], time_of: TimeOf) -> None:
+        """Write restored changelog records ({key: value or None for a tombstone},
+        last one per key) and their time index in one WriteBatch."""
+        db = compat.db_for_partition(self, partition)
+        batch = self._write_batch()
+        self._restore_indexed(batch, db, changes, time_of)
+        db.write(batch)
+
+    def _restore_indexed(
+        self, batch: Any, db: Any, changes: dict[bytes, bytes | None], time_of: TimeOf
+    ) -> None:
+        """Restored records into ``batch`` with their index entries; a tombstone drops
+        the entry of the value it deletes (one multi-get for the batch's tombstones)."""
+        deleted = [key for key, value in changes.items() if value is None]
+        if deleted:
+            for key, old in zip(deleted, db.get(deleted), strict=True):
+                if old is not None:
+                    batch.delete(index_key(time_of(key, old), key))
+                batch.delete(key)
+            changes = {key: value for key, value in changes.items() if value is not None}
+        if changes:
+            deque(map(batch.put, changes.keys(), changes.values()), maxlen=0)
+            self._index_entries(batch, changes, time_of)
+
+    def _visible_keys(self, db: Any) -> Iterator[bytes]:
+        for key in super()._visible_keys(db):
+            if key.startswith(INDEX):
+                return  # the index sorts after every data key
+            yield key
+
+    def _visible_items(self, db: Any) -> Iterator[tuple[bytes, bytes]]:
+        for key, value in super()._visible_items(db):
+            if key.startswith(INDEX):
+                return
+            yield key, value

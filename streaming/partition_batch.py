@@ -59,6 +59,7 @@ class PartitionBatch(ABC):
         self._raw: dict[str, dict[bytes, bytes]] = {}  # JSON written by put_raw_many, by UTF-8 key
         self._tables: dict[str, Any] = {}
         self.dead_letters: dict[tuple[str, str], int] = {}  # (input topic, reason) -> count
+        self._expired: dict[str, list[bytes]] = {}  # by table name: keys deleted by expiry
 
     def dead_letter(self, dlq: Any, record: Any, error: InvalidRecord) -> None:
         """Send ``record`` as it came to the dead-letter topic ``dlq``, saying why."""
@@ -122,6 +123,36 @@ class PartitionBatch(ABC):
             raw = self._raw[table.name] = {}
             self._tables[table.name] = table
         raw.update(values)
+
+    def expire(self, table: Any, cutoff: int, cutoff_of: Callable[[bytes], int] | None = None) -> int:
+        """Delete this partition's keys of a time-bounded table whose time is below
+        ``cutoff`` (epoch seconds; or ``cutoff_of(key)``, at most ``cutoff``); call
+        it after the batch's writes to the table. A key the batch wrote is kept
+        (its new value is the batch's)."""
+        writes = self._writes.get(table.name) or ()
+        raw = self._raw.get(table.name) or ()
+        keys = [
+            k
+            for k in self._expired_keys(table, cutoff, cutoff_of)
+            if k not in raw and k.decode() not in writes
+        ]
+        if keys:
+            self._expired.setdefault(table.name, []).extend(keys)
+            self._tables[table.name] = table
+        return len(keys)
+
+    def expirations(self) -> Iterator[tuple[Any, list[bytes]]]:
+        """(table, [UTF-8 key]) for every table the batch deleted keys of by expiry."""
+        for name, keys in self._expired.items():
+            yield self._tables[name], keys
+
+    def _expired_keys(self, table: Any, cutoff: int, cutoff_of: Callable[[bytes], int] | None) -> list[bytes]:
+        from eos.store import TransactionalStore  # eos imports this module
+
+        store = table.data
+        if not isinstance(store, TransactionalStore):
+            return []  # retention needs the transactional store (docs/retention.md)
+        return store.expired(self.partition, cutoff, cutoff_of)
 
     def _writes_to(self, table: Any) -> dict[str, Any]:
         # Keyed by name: a Faust table hashes in Python, twice per event here.
@@ -200,6 +231,9 @@ class AgentBatch(PartitionBatch):
         for table, raw in self.raw_writes():
             for key, value in raw.items():
                 table[key.decode()] = orjson.loads(value)
+        for table, keys in self.expirations():
+            for key in keys:
+                del table[key.decode()]  # Faust sends the changelog tombstone
         for topic, key, value, headers, partition in self._sends:
             fut = await topic.send(key=key, value=value, partition=partition, headers=headers)
             if topic.app.in_transaction:

@@ -4,6 +4,7 @@ topics' keys, so the router finds a key's owner); values are JSON objects."""
 from tables.accounting import accounting
 from tables.budgets import budgets, daily_stats, seen_budget_events
 from tables.orders import category_hourly, category_totals, seen_orders
+from tables.stream_times import stream_times
 
 __all__ = [
     "accounting",
@@ -13,4 +14,5 @@ __all__ = [
     "daily_stats",
     "seen_budget_events",
     "seen_orders",
+    "stream_times",
 ]

@@ -6,12 +6,15 @@ from datetime import date, timedelta
 
 from faust.web import Request, Response, View
 
-from agents.budgets import daily_key
+from agents.budgets import CLICKS, daily_key
 from app import app
+from config import settings
 from domain.budgets import Budget, public_view
 from domain.errors import BadQuery
+from domain.retention import first_day_kept
 from tables import budgets, daily_stats
 from tables._declare import text_key
+from web.retention import GONE, stream_time_of
 from web.routing import across_workers, at_owner, bad_request
 
 MAX_DAYS = 366
@@ -51,14 +54,22 @@ class AdvertiserDaily(View):
             return bad_request(self, str(exc))
 
         async def local() -> Response:
+            retention = settings.retention_daily_stats
+            kept = first_day_kept(stream_time_of(CLICKS, advertiser_id), retention)
+            available = {
+                "available_from": None if kept is None else kept.isoformat(),
+                "retention_s": retention,
+            }
+            if kept is not None and last < kept:
+                return self.error(GONE, f"days before {kept} are past retention ({retention} s)", **available)
             days = []
-            day = first
+            day = first if kept is None else max(first, kept)
             while day <= last:
                 stats = daily_stats.get(daily_key(advertiser_id, day.isoformat()))
                 if stats:
                     days.append({"day": day.isoformat(), "campaigns": stats})
                 day += timedelta(days=1)
-            return self.json({"advertiser_id": advertiser_id, "days": days})
+            return self.json({"advertiser_id": advertiser_id, "days": days, **available})
 
         return await at_owner(self, request, budgets, advertiser_id, local)
 

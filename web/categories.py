@@ -6,11 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 from faust.web import Request, Response, View
 
+from agents.orders import BY_CATEGORY
 from app import app
+from config import settings
 from domain.errors import BadQuery
 from domain.orders import HOUR, hour_start, iso_hour
+from domain.retention import first_hour_kept
 from tables import category_hourly, category_totals
 from tables._declare import text_key
+from web.retention import GONE, stream_time_of
 from web.routing import across_workers, at_owner, bad_request
 
 MAX_HOURS = 24 * 8
@@ -50,12 +54,19 @@ class CategoryHourly(View):
             return bad_request(self, str(exc))
 
         async def local() -> Response:
+            retention = settings.retention_category_hourly
+            kept = first_hour_kept(stream_time_of(BY_CATEGORY, category), retention)
+            available = {"available_from": None if kept is None else iso_hour(kept), "retention_s": retention}
+            if kept is not None and end < kept:
+                return self.error(
+                    GONE, f"hours before {iso_hour(kept)} are past retention ({retention} s)", **available
+                )
             buckets = []
-            for hour in range(start, end + 1, HOUR):
+            for hour in range(start if kept is None else max(start, kept), end + 1, HOUR):
                 totals = category_hourly.get(f"{category}|{hour}")
                 if totals is not None:
                     buckets.append({"hour": iso_hour(hour), **totals})
-            return self.json({"category": category, "buckets": buckets})
+            return self.json({"category": category, "buckets": buckets, **available})
 
         return await at_owner(self, request, category_totals, category, local)
 

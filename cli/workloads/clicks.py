@@ -9,12 +9,14 @@ between phases (the barriers) to make it so.
 from __future__ import annotations
 
 import random
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from config import settings
 from domain.budgets import (
     Budget,
     add_daily,
@@ -24,6 +26,7 @@ from domain.budgets import (
     parse_budget_event,
     parse_click,
 )
+from domain.dedup import Filter
 
 UTC = UTC
 START = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # KST 09:00; clicks cross KST midnights
@@ -88,7 +91,9 @@ class ClicksWorkload:
         self.daily: dict = defaultdict(dict)
         self.transitions: dict[str, list[str]] = defaultdict(list)
         self.ledger_entries = 0
-        self.seen: set[str] = set()
+        # The app's rule (domain.dedup), one filter per source topic; the producer
+        # stamps records with the wall clock, so now is their stream time.
+        self.filters = {t: Filter(settings.retention_seen_budget_events) for t in topics}
         self.accounting = {
             t: {"consumed": 0, "processed": 0, "duplicates": 0, "dead_lettered": 0} for t in topics
         }
@@ -115,11 +120,10 @@ class ClicksWorkload:
             event = parse(key, value)
             budget = self.budgets.setdefault(event.advertiser_id, Budget())
             entry_id = getattr(event, "click_id", None) or event.event_id
-            if entry_id in self.seen:
+            if not self.filters[topic].offer(entry_id, int(time.time())):
                 budget.duplicates += 1
                 acct["duplicates"] += 1
                 continue
-            self.seen.add(entry_id)
             outcome = apply(budget, event)
             acct["processed"] += 1
             self.ledger_entries += outcome.entry is not None

@@ -2,7 +2,7 @@
 //! in Rust, one partition batch at a time. Python keeps the Kafka, the state
 //! store and every decision about records this kernel does not plainly accept:
 //!
-//! 1. `parse(records, clicks_topic, dedup_window)` reads the plainly valid clicks
+//! 1. `parse(records, clicks_topic, dedup_window, clicks_time, funding_time)` reads the plainly valid clicks
 //!    (the shape `domain.budgets._plain_click` accepts, keyed by their advertiser);
 //!    every other record's index is in `run.pending`, for Python to parse and
 //!    `resolve_click`/`resolve_funding`, or dead-letter (an unresolved record is skipped);
@@ -86,7 +86,7 @@ impl Event {
 
 struct Slot {
     key: PyObject,
-    seen_at: i64, // the record's timestamp in seconds (floored)
+    seen_at: i64, // its partition's stream time including it, in seconds (floored)
     is_click: bool,
     event: Option<Event>,
     state: StateAt, // filled in by keys()
@@ -139,6 +139,7 @@ fn plain_click(key: Option<&[u8]>, value: &[u8], stamps: &mut Stamps) -> Option<
 
 #[pyclass(module = "budget_kernel")]
 struct BudgetRun {
+    stream_times: [Option<i64>; 2], // (clicks, funding) after the batch, ms
     window: i64,
     slots: Vec<Slot>,
     seen_keys: Keys,
@@ -148,14 +149,21 @@ struct BudgetRun {
 }
 
 /// Read one partition batch's records (anything with topic, key, value and a
-/// millisecond timestamp, in processing order).
+/// millisecond timestamp, in processing order). `clicks_time` and `funding_time`
+/// are the stream times (ms) of the two source partitions before the batch
+/// (None: no record yet): an event's duplicate check uses its partition's
+/// stream time including itself (domain/dedup.py, the rule's one definition).
 #[pyfunction]
+#[pyo3(signature = (records, clicks_topic, dedup_window, clicks_time = None, funding_time = None))]
 fn parse(
     py: Python<'_>,
     records: &Bound<'_, PyAny>,
     clicks_topic: &str,
     dedup_window: i64,
+    clicks_time: Option<i64>,
+    funding_time: Option<i64>,
 ) -> PyResult<BudgetRun> {
+    let mut times = [clicks_time, funding_time];
     let mut slots = Vec::new();
     let mut clicks: Vec<(usize, Option<Bound<'_, PyBytes>>, Bound<'_, PyBytes>)> = Vec::new();
     for (i, record) in records.try_iter()?.enumerate() {
@@ -171,7 +179,10 @@ fn parse(
                 clicks.push((i, key_bytes, value));
             }
         }
-        let seen_at = timestamp.div_euclid(1000);
+        let time = &mut times[usize::from(!is_click)];
+        let now = time.map_or(timestamp, |t| t.max(timestamp));
+        *time = Some(now);
+        let seen_at = now.div_euclid(1000);
         slots.push(Slot {
             key: key.unbind(),
             seen_at,
@@ -196,6 +207,7 @@ fn parse(
         slots[i].event = event;
     }
     Ok(BudgetRun {
+        stream_times: times,
         window: dedup_window,
         slots,
         seen_keys: Keys::default(),
@@ -210,6 +222,12 @@ type Keys = IndexSet<String, FxBuildHasher>;
 
 #[pymethods]
 impl BudgetRun {
+    /// (clicks, funding) stream times in ms after the batch's records (None: none yet).
+    #[getter]
+    fn stream_times(&self) -> (Option<i64>, Option<i64>) {
+        (self.stream_times[0], self.stream_times[1])
+    }
+
     /// Indices of the records Python has to parse (funding events, and clicks
     /// that are not plainly valid): each is then resolved, or dead-lettered by Python.
     #[getter]

@@ -48,3 +48,14 @@ async def test_start_up_creates_every_changelog_compacted_with_all_partitions(ka
         if key == "cleanup.policy"
     }
     assert policies == dict.fromkeys(changelogs, "compact")
+    # Time-bounded tables' changelogs roll segments hourly, so compaction drops expired keys.
+    segments = {
+        name: value
+        for response in described
+        for _error, _message, _type, name, entries in response.resources
+        for key, value, *_ in entries
+        if key == "segment.ms"
+    }
+    bounded = {t.changelog_topic.get_topic_name() for t in app.tables.values() if t.time_of is not None}
+    assert len(bounded) == 4
+    assert {n: v for n, v in segments.items() if v == "3600000"} == dict.fromkeys(bounded, "3600000")

@@ -132,3 +132,24 @@ def test_static_membership_by_default_named_after_the_workers_url() -> None:
     assert load_settings(group_instance_id="shop-7").static_member_id == "shop-7"
     with pytest.raises(ConfigError, match="GROUP_INSTANCE_ID"):
         load_settings(group_instance_id="a b")
+
+
+def test_retentions_read_durations_and_name_a_bad_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings()
+    assert (s.retention_seen_orders, s.retention_seen_budget_events) == (7 * 86400, 86400)
+    assert (s.retention_category_hourly, s.retention_daily_stats) == (7 * 86400, 400 * 86400)
+    monkeypatch.setenv("RETENTION_SEEN_ORDERS", "36h")
+    monkeypatch.setenv("RETENTION_CATEGORY_HOURLY", "90m")
+    monkeypatch.setenv("RETENTION_DAILY_STATS", "3600")
+    s = load_settings()
+    assert (s.retention_seen_orders, s.retention_category_hourly, s.retention_daily_stats) == (
+        129600,
+        5400,
+        3600,
+    )
+    monkeypatch.setenv("RETENTION_DAILY_STATS", "2 weeks")
+    with pytest.raises(ConfigError, match="RETENTION_DAILY_STATS"):
+        load_settings()
+    monkeypatch.setenv("RETENTION_DAILY_STATS", "0s")
+    with pytest.raises(ConfigError, match="RETENTION_DAILY_STATS"):
+        load_settings()

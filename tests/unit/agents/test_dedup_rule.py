@@ -1,0 +1,77 @@
+"""The duplicate rule has one definition (domain/dedup.py); the budget handler's
+two implementations (Python, and the Rust kernel) must follow it on any input:
+late records, duplicates, both topics interleaved, window edges, any batching."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import budget_kernel
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import agents.budgets as budget_agents
+from domain.dedup import Filter
+from streaming.partition_batch import Record
+from tests.unit.agents.test_budget_kernel import CLICKS, FUNDING, T0, MemoryBatch
+
+WINDOW = 10  # seconds: the edges are easy to reach
+
+
+def body(is_click: bool, entry_id: str) -> bytes:
+    ts = "2026-11-24T15:00:00Z"
+    if is_click:
+        return orjson.dumps(
+            {"click_id": entry_id, "advertiser_id": "a", "campaign_id": "c", "cpc": 1, "ts": ts}
+        )
+    return orjson.dumps({"event_id": entry_id, "advertiser_id": "a", "type": "top_up", "amount": 5, "ts": ts})
+
+
+# (is a click, id, step in ms from the previous record: late, on the window's edges, or ahead)
+steps = st.sampled_from([-25_000, -11_000, -10_000, -1, 0, 1, 999, 1000, 9_999, 10_000, 10_001, 11_000])
+events = st.lists(st.tuples(st.booleans(), st.sampled_from(["x", "y", "z"]), steps), min_size=1, max_size=40)
+
+
+def expected(records: list[Record]) -> tuple[dict[str, int], int]:
+    """The rule's answer: the filter's entries, and how many records were duplicates."""
+    filters = {CLICKS: Filter(WINDOW), FUNDING: Filter(WINDOW)}  # stream time per source partition
+    dups = 0
+    entries: dict[str, int] = {}
+    for r in records:
+        f = filters[r.topic]
+        prefix = "click:" if r.topic == CLICKS else "budget:"
+        entry_id = orjson.loads(r.value)["click_id" if r.topic == CLICKS else "event_id"]
+        if f.offer(prefix + entry_id, r.timestamp // 1000):
+            entries[prefix + entry_id] = f.seen[prefix + entry_id]
+        else:
+            dups += 1
+    return entries, dups
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=events, cuts=st.sets(st.integers(min_value=1, max_value=39), max_size=4))
+@pytest.mark.parametrize("kernel", [None, budget_kernel], ids=["python", "native"])
+def test_both_implementations_follow_the_domain_rule(
+    events: list[tuple[bool, str, int]], cuts: set[int], kernel: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(budget_agents, "kernel", kernel)
+    monkeypatch.setattr(budget_agents, "DEDUP_WINDOW", WINDOW)
+    now = T0
+    records = []
+    for offset, (is_click, entry_id, step) in enumerate(events):
+        now += step
+        records.append(
+            Record(CLICKS if is_click else FUNDING, 0, offset, now, b"a", body(is_click, entry_id))
+        )
+    state: dict[str, dict] = {}
+    bounds = [0, *sorted(c for c in cuts if c < len(records)), len(records)]
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        batch = MemoryBatch(0, records[start:end], state)
+        budget_agents.apply_budget_events.handler(batch)
+        for table, writes in batch.written().items():  # what flush() stores
+            state.setdefault(table, {}).update({k.decode(): orjson.loads(v) for k, v in writes.items()})
+    entries, dups = expected(records)
+    assert state[budget_agents.seen_budget_events.name] == entries
+    assert state[budget_agents.budgets.name]["a"]["duplicates"] == dups
