@@ -106,12 +106,20 @@ async def test_prometheus_sees_what_stats_says_lag_readiness_and_a_dead_worker(
     await prom.until("sum(commerce_consumer_lag)", lambda v: v == 0)
     assert await prom.value("sum(commerce_commits_total)") > 0
 
+    rebalances = 'commerce_rebalances_total{instance="%s"}'
+    before = [await prom.value(rebalances % instance(w)) for w in pair]
     joiner.start()  # a rebalance: the joiner is not ready until its partitions are assigned and restored
     try:
         await prom.until(f'max_over_time(up{{instance="{instance(joiner)}"}}[1m])', lambda v: v == 1)
         await prom.until(f'commerce_ready{{instance="{instance(joiner)}"}}', lambda v: v == 1, timeout=90)
         dropped = await prom.value(f'min_over_time(commerce_ready{{instance="{instance(joiner)}"}}[2m])')
         assert dropped == 0
+        # The workers already running went through it too: a short window between two
+        # scrapes, so their gauge may miss it; the rebalance counters cannot.
+        for worker, count in zip(pair, before, strict=True):
+            await prom.until(rebalances % instance(worker), lambda v, c=count: v > c)
+            took = await prom.value(f'commerce_last_rebalance_seconds{{instance="{instance(worker)}"}}')
+            assert took is not None and took > 0
         joiner.stop(signal.SIGKILL)
         await prom.until(f'up{{instance="{instance(joiner)}"}}', lambda v: v == 0)
     finally:

@@ -1,15 +1,18 @@
-"""eos.transactions: stable transactional ids; a failed commit closes the gate."""
+"""eos.transactions: stable transactional ids; a failed commit closes the gate; commits and aborts metered."""
 
 from __future__ import annotations
 
 import logging
+import time
 from types import SimpleNamespace
 
 import pytest
 from faust.types import TP
 
 from eos.gate import BatchFailed, gate_of
+from eos.runtime import runtime_of
 from eos.transactions import CommittingTransactionManager, SourceTransactionManager, transactional_id_for
+from streaming.metrics import Metrics
 
 
 def app_with(groups: dict[str, int]) -> SimpleNamespace:
@@ -112,3 +115,41 @@ async def test_a_commit_records_the_offsets_it_committed_for_the_seek_tripwire()
     manager.producer = FailingProducer("none")  # commits everything
     assert await manager.commit({TP("orders", 3): 10, TP("orders", 4): 20}) is True
     assert gate_of(manager.app).committed == {TP("orders", 3): 10, TP("orders", 4): 20}
+
+
+def metered(app: SimpleNamespace) -> Metrics:
+    metrics = runtime_of(app).metrics = Metrics(app)
+    return metrics
+
+
+async def test_a_failed_commit_counts_one_abort_and_no_commit() -> None:
+    async def crash(exc: BaseException) -> None:
+        pass
+
+    manager = CommittingTransactionManager.__new__(CommittingTransactionManager)
+    manager.app = app_with({"orders": 1})
+    manager.app.crash = crash
+    manager.app.tables = {}
+    manager.producer = FailingProducer("app-6x-4")
+    metrics = metered(manager.app)
+    assert await manager.commit({TP("orders", 3): 10, TP("orders", 4): 20}) is False
+    assert metrics.registry.get_sample_value("commerce_aborts_total") == 1
+    assert metrics.registry.get_sample_value("commerce_commits_total") == 0
+
+
+async def test_a_commit_is_timed_once_with_the_age_and_dead_letters_of_each_batch_it_holds() -> None:
+    manager = CommittingTransactionManager.__new__(CommittingTransactionManager)
+    manager.app = app_with({"orders": 1})
+    manager.app.tables = {}
+    manager.producer = FailingProducer("none")
+    metrics = metered(manager.app)
+    gate = gate_of(manager.app)
+    gate.uncommitted = [(time.time() - 3, {("orders", "bad_json"): 2}), (time.time(), {})]
+    assert await manager.commit({TP("orders", 3): 10, TP("orders", 4): 20}) is True
+    sample = metrics.registry.get_sample_value
+    assert sample("commerce_commits_total") == 1  # one round, two transactions
+    assert sample("commerce_commit_seconds_count") == 1
+    assert sample("commerce_end_to_end_seconds_count") == 2  # one per batch, not per record
+    assert sample("commerce_end_to_end_seconds_bucket", {"le": "2.5"}) == 1  # the batch 3 s old is not
+    assert sample("commerce_dead_letters_by_reason_total", {"topic": "orders", "reason": "bad_json"}) == 2
+    assert gate.uncommitted == []  # counted once: the next commit does not see them again
