@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     topic_orders: str = "orders"
     topic_orders_dlq: str = "orders.dlq"
     topic_category_totals: str = "category-totals"
+    topic_order_events: str = "order-events"
+    topic_order_events_dlq: str = "order-events.dlq"
+    # Seconds of a user's event time a delivered or cancelled order stays in the
+    # order_lifecycle table after its last change (its counts stay for good).
+    order_retention: int = Field(24 * 3600, ge=0, le=365 * 24 * 3600)
     topic_ad_budget: str = "ad-budget"
     topic_ad_budget_dlq: str = "ad-budget.dlq"
     topic_ad_clicks: str = "ad-clicks"
