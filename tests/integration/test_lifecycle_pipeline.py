@@ -78,3 +78,22 @@ async def test_lifecycles_reach_the_views_and_invalid_steps_are_dead_lettered(de
     reasons = sorted(dict(r.headers)["dlq.reason"] for r in records)
     assert reasons == [b"invalid_transition"] * 3 + [b"not_json"]
     assert worker.alive()
+
+
+async def test_generated_lifecycles_agree_with_the_oracle(deployment, workers, tmp_path):  # type: ignore[no-untyped-def]
+    retention = {"ORDER_RETENTION": "600"}  # the feed spans 3,000 s: finished orders get dropped
+    (worker,) = workers(1, **retention)
+    await worker.wait_http()
+    oracle_file = tmp_path / "oracle.json"
+    gen = deployment.faust(
+        "loadgen", "lifecycle", "--count", "3000", "--seed", "5",
+        "--dup-rate", "0.02", "--bad-rate", "0.02", "--oracle", str(oracle_file), **retention,
+    )  # fmt: skip
+    assert gen.returncode == 0, gen.stderr[-3000:]
+    res = deployment.faust("verify", "--oracle", str(oracle_file), "--url", worker.url, "--timeout", "120")
+    assert res.returncode == 0, res.stdout[-3000:] + "\n" + worker.log_tail()
+    assert res.stdout.strip().endswith("mismatches=0")
+    status, body = await poll_json(f"{worker.url}/users/u-1/orders", lambda s, b: s == 200)
+    assert status == 200
+    finished = [o for o in body["orders"].values() if o["status"] in ("delivered", "cancelled")]
+    assert all(o["at"] >= body["stream_time"] - 600 for o in finished)
