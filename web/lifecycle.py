@@ -27,20 +27,23 @@ class Lifecycle(View):
     """How many orders are in each status, over every user (finished ones included)."""
 
     async def get(self, request: Request) -> Response:
-        def local() -> dict:
-            counts = dict.fromkeys(STATUSES, 0)
-            users = 0
-            for state in order_lifecycle.values():
-                users += 1
-                for status, n in state["counts"].items():
-                    counts[status] += n
-            return {"users": users, "counts": counts}
+        return await across_workers(self, request, local_totals, merge_totals)
 
-        def present(parts: list[dict]) -> dict:
-            counts = dict.fromkeys(STATUSES, 0)
-            for part in parts:
-                for status, n in part["counts"].items():
-                    counts[status] += n
-            return {"users": sum(p["users"] for p in parts), "counts": counts}
 
-        return await across_workers(self, request, local, present)
+def local_totals() -> dict:
+    """Counts by status over the users of this worker's active partitions (committed)."""
+    counts = dict.fromkeys(STATUSES, 0)
+    users = 0
+    for state in order_lifecycle.values():
+        users += 1
+        for status, n in state["counts"].items():
+            counts[status] += n
+    return {"users": users, "counts": counts}
+
+
+def merge_totals(parts: list[dict]) -> dict:
+    counts = dict.fromkeys(STATUSES, 0)
+    for part in parts:
+        for status, n in part["counts"].items():
+            counts[status] += n
+    return {"users": sum(p["users"] for p in parts), "counts": counts}

@@ -93,3 +93,32 @@ class Hub:
             ]
         for stream, value in targets:
             stream.loop.call_soon_threadsafe(stream.offer, value)
+
+
+class Ticks:
+    """Wakes every totals stream after a commit: a flag per stream, never a queue,
+    so a stream holds nothing however many commits it has not looked at yet."""
+
+    def __init__(self) -> None:
+        self._flags: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._flags)
+
+    def open(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Event]:
+        flag = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._flags.add(flag)
+        return flag
+
+    def close(self, flag: tuple[asyncio.AbstractEventLoop, asyncio.Event]) -> None:
+        with self._lock:
+            self._flags.discard(flag)
+
+    def publish(self, partition: int, writes: dict[bytes, Any], deleted: object) -> None:
+        """Commit listener: mark every totals stream as behind."""
+        with self._lock:
+            flags = list(self._flags)
+        for loop, event in flags:
+            loop.call_soon_threadsafe(event.set)
