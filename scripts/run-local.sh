@@ -39,7 +39,8 @@ up() {
   .venv/bin/faust -A app loadgen lifecycle --count 3000 --seed 1 --oracle "$DATA/lifecycle-oracle.json"
   cat <<MSG
 
-Ready. Try:
+Ready. Dashboard (live order lifecycle counts): $URL/dashboard
+Try:
   curl $URL/categories
   curl $URL/categories/fashion
   curl "$URL/categories/fashion/hourly?from=2026-11-24T00:00:00%2B09:00&to=2026-11-25T23:00:00%2B09:00"
@@ -47,6 +48,7 @@ Ready. Try:
   curl "$URL/advertisers/a-1/daily?from=2026-11-24&to=2026-11-26"
   curl $URL/lifecycle
   curl $URL/users/u-1/orders
+  curl -N $URL/users/u-1/orders/live      # server-sent events of u-1's committed state
   curl $URL/stats
 Check against the oracles:
   .venv/bin/faust -A app verify --oracle $DATA/orders-oracle.json --url $URL
