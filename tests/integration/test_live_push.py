@@ -12,6 +12,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from cli.workloads.lifecycle import generate
+from tests.integration.observe import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +52,11 @@ async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]
             await producer.send_and_wait(topic, value, key=key)
     finally:
         await producer.stop()
+
+
+async def committed_states(bootstrap: str, topic: str, key: bytes) -> list[dict]:
+    """Every committed changelog value of ``key``, in order."""
+    return [orjson.loads(r.value) for r in await read_topic(bootstrap, topic) if r.key == key and r.value]
 
 
 async def test_a_stream_resumes_after_the_owner_is_killed_and_ends_on_the_oracle(deployment, workers):  # type: ignore[no-untyped-def]
@@ -105,6 +111,17 @@ async def test_a_stream_resumes_after_the_owner_is_killed_and_ends_on_the_oracle
     await produce(deployment.bootstrap, topic, [(b"u-1", extra)])
     await asyncio.wait_for(resumed, 30)
     assert [e["id"] for e in after] == [final["version"] + 1]
+    # What was received is what committed, in order: the committed states of u-1,
+    # less those folded into the snapshot sent on resuming.
+    committed = await committed_states(
+        deployment.bootstrap, f"{deployment.name}-order_lifecycle-changelog", b"u-1"
+    )
+    by_version = {c["version"]: c for c in committed}
+    assert [c["version"] for c in committed] == sorted(by_version)
+    assert all(e["state"] == {"user_id": "u-1", **by_version[e["id"]]} for e in events + after)
+    resumed_at = next(i for i, e in enumerate(events) if e["id"] > seen)
+    tail = [c["version"] for c in committed if c["version"] >= events[resumed_at]["id"]]
+    assert [e["id"] for e in events[resumed_at:] + after] == tail
     for e in events:  # each state is a consistent committed one: its counts are its orders
         counts = e["state"]["counts"]
         open_orders = [o["status"] for o in e["state"]["orders"].values()]
