@@ -23,7 +23,7 @@ from config import settings
 from eos.runtime import runtime_of
 from tables import order_lifecycle
 from web.live_hub import Hub, Stream
-from web.routing import LOCAL, _not_ready, bad_request
+from web.routing import LOCAL, bad_request, not_ready, own_url
 
 log = logging.getLogger(__name__)
 RETRY_MS = 1000
@@ -37,10 +37,6 @@ def _owner(user_id: str) -> str | None:
         return str(app.router.key_store(order_lifecycle.name, user_id)).rstrip("/")
     except Exception:  # no assignment yet (starting, rebalancing)
         return None
-
-
-def _own_url() -> str:
-    return str(app.conf.canonical_url).rstrip("/")
 
 
 def last_event_id(raw: str | None) -> int:
@@ -62,13 +58,13 @@ class UserOrdersLive(View):
         owner = _owner(user_id)
         if owner is None:
             return self.error(503, "partition assignment not known yet; retry shortly")
-        if owner != _own_url():
+        if owner != own_url():
             if request.query.get("scope") == LOCAL:
                 return self.error(503, f"this worker does not own {user_id!r} (now {owner}); retry")
             location = f"{owner}{request.path_qs}"
             return web.json_response({"owner": owner}, status=307, headers={"Location": location})
-        if (not_ready := _not_ready(self)) is not None:
-            return not_ready
+        if (unready := not_ready(self)) is not None:
+            return unready
         stream = hub.open(user_id.encode(), settings.live_buffer)
         if stream is None:
             return self.error(503, f"this worker serves {hub.max_streams} live streams (LIVE_MAX_STREAMS)")
@@ -93,7 +89,7 @@ async def _serve(request: Request, user_id: str, stream: Stream, last: int) -> E
             except TimeoutError:
                 if not resp.is_connected():
                     break
-                if _owner(user_id) != _own_url():  # rebalanced away: the client retries elsewhere
+                if _owner(user_id) != own_url():  # rebalanced away: the client retries elsewhere
                     await resp.send("", event="moved", retry=RETRY_MS)
                     break
                 continue

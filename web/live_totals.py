@@ -22,7 +22,7 @@ from eos.runtime import runtime_of
 from tables import order_lifecycle
 from web.lifecycle import local_totals, merge_totals
 from web.live_hub import Ticks
-from web.routing import LOCAL, _from_every_worker
+from web.routing import LOCAL, from_every_worker
 
 MIN_GAP = 0.2
 PAGE = (Path(__file__).parent / "dashboard.html").read_text()
@@ -54,7 +54,7 @@ class LifecycleLive(View):
 async def _totals(request: Request) -> dict:
     if request.query.get("scope") == LOCAL:
         return local_totals()
-    return merge_totals(await _from_every_worker("/lifecycle", local_totals))
+    return merge_totals(await from_every_worker("/lifecycle", local_totals))
 
 
 async def _serve(request: Request, changed: asyncio.Event) -> EventSourceResponse:
