@@ -10,7 +10,7 @@ change by the retention; the counts keep them. Open orders are kept.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -51,11 +51,13 @@ def parse_order_event(key: bytes | None, value: bytes | None) -> OrderEvent:
     return event
 
 
-def empty_state() -> dict:
+def empty_state() -> dict[str, Any]:
     return {"orders": {}, "counts": dict.fromkeys(STATUSES, 0), "version": 0}
 
 
-def apply_event(state: dict | None, event: OrderEvent, retention: int) -> tuple[dict, str]:
+def apply_event(
+    state: dict[str, Any] | None, event: OrderEvent, retention: int
+) -> tuple[dict[str, Any], str]:
     """The user's state after ``event`` (a new object) and APPLIED or DUPLICATE.
 
     Raises InvalidRecord("invalid_transition") for a step the lifecycle forbids.
@@ -87,7 +89,7 @@ def apply_event(state: dict | None, event: OrderEvent, retention: int) -> tuple[
     return out, APPLIED
 
 
-def _drop_finished(state: dict, retention: int) -> None:
+def _drop_finished(state: dict[str, Any], retention: int) -> None:
     horizon = state["stream_time"] - retention
     orders = state["orders"]
     for order_id in [o for o, v in orders.items() if v["status"] in FINISHED and v["at"] < horizon]:

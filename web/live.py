@@ -1,6 +1,6 @@
 """GET /users/{user_id}/orders/live: server-sent events of a user's committed lifecycle state.
 
-Each event is the user's state as a transaction committed it (eos.store commit
+Each event is the user's state as a transaction committed it (the runtime's commit
 listeners: nothing uncommitted is ever sent), ``id:`` its per-user version
 (domain/lifecycle.py: one more per applied event, kept in the value, so ids
 order a user's changes across restarts and owners). A client that reconnects

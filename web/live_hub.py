@@ -1,7 +1,7 @@
 """Committed changes of one table handed to the live streams watching their keys.
 
 The store calls ``Hub.publish`` on the processing thread once a partition's
-transaction committed (eos.store commit listeners); each stream lives on the
+transaction committed (eos/runtime.py commit listeners); each stream lives on the
 web server's loop and gets the values through its own bounded queue, in commit
 order. A stream whose queue is full is cut (its client is too slow): the
 buffer, and so a worker's memory, stays bounded by streams x buffer x value.
