@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: help prometheus run stop status test test-unit test-integration test-chaos lint broker clean chaos
+.PHONY: help prometheus run stop status test test-unit test-integration test-chaos lint broker browser clean chaos
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ venv: $(STAMP) ## Create .venv and install the project with dev extras
 broker: $(STAMP) ## Resolve the Kafka jars with Maven (once; cached in .cache/)
 	$(BIN)/python -m infra.kafka fetch
 
+browser: ## Install Debian's chromium for the dashboard's browser test (once; needs root and apt)
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
 run: broker ## Start a local broker, one worker and sample traffic; prints URLs to try
 	@bash scripts/run-local.sh up
 
@@ -44,14 +47,14 @@ prometheus: ## Debian's prometheus package (prometheus, promtool) for the metric
 		echo "installing Debian's prometheus package (the metrics tests scrape real workers)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
-test: broker prometheus ## The whole suite: the kernel's Rust tests, unit tests, then integration tests on a real broker
+test: broker prometheus browser ## The whole suite: the kernel's Rust tests, unit tests, then integration tests on a real broker
 	CARGO_TARGET_DIR=$(CURDIR)/.cache/cargo-target cargo test -q --release --manifest-path native/Cargo.toml
 	$(BIN)/python -m pytest -q
 
 test-unit: $(STAMP) ## Unit tests only (no broker)
 	$(BIN)/python -m pytest -q tests/unit
 
-test-integration: broker ## Integration tests only (starts a broker unless KAFKA_BOOTSTRAP_SERVERS is set)
+test-integration: broker browser ## Integration tests only (starts a broker unless KAFKA_BOOTSTRAP_SERVERS is set)
 	$(BIN)/python -m pytest -q -m integration
 
 test-chaos: broker ## Only the short chaos test (SIGKILL workers mid-run; also part of `make test`)

@@ -1,3 +1,3 @@
 """Agents: thin loops over pure domain functions. Importing registers them."""
 
-from agents import budgets, orders  # noqa: F401
+from agents import budgets, lifecycle, orders  # noqa: F401

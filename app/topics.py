@@ -33,6 +33,10 @@ orders_dlq = _topic(settings.topic_orders_dlq)
 orders_by_category = _topic(f"{settings.app_id}-orders-by-category-repartition", internal=True)
 category_totals = _topic(settings.topic_category_totals, compacted=True)
 
+# Order lifecycle events (placed, paid, shipped, delivered, cancelled), keyed by user_id
+order_events = _topic(settings.topic_order_events)
+order_events_dlq = _topic(settings.topic_order_events_dlq)
+
 # Ad budgets (co-partitioned by advertiser_id)
 ad_budget = _topic(settings.topic_ad_budget)
 ad_budget_dlq = _topic(settings.topic_ad_budget_dlq)
@@ -41,12 +45,14 @@ ad_clicks_dlq = _topic(settings.topic_ad_clicks_dlq)
 ad_ledger = _topic(settings.topic_ad_ledger)
 ad_budget_status = _topic(settings.topic_ad_budget_status)
 
-SOURCES = (orders, ad_budget, ad_clicks)
+SOURCES = (orders, order_events, ad_budget, ad_clicks)
 ALL = (
     orders,
     orders_dlq,
     orders_by_category,
     category_totals,
+    order_events,
+    order_events_dlq,
     ad_budget,
     ad_budget_dlq,
     ad_clicks,

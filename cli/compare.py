@@ -82,4 +82,15 @@ async def compare_clicks(http: aiohttp.ClientSession, url: str, oracle: dict) ->
     return keys, diffs
 
 
-COMPARERS = {"orders": compare_orders, "clicks": compare_clicks}
+async def compare_lifecycle(http: aiohttp.ClientSession, url: str, oracle: dict) -> tuple[int, list[str]]:
+    """Exact check of the lifecycle workload: counts by status, per user and in all."""
+    diffs = await compare_accounting(http, url, oracle)
+    total = await _get(http, f"{url}/lifecycle")
+    diffs += diff_counts(f"{url} lifecycle", oracle["counts"], total["counts"], tuple(oracle["counts"]))
+    for user, counts in sorted(oracle["users"].items()):
+        live = (await _get(http, f"{url}/users/{user}/orders"))["counts"]
+        diffs += diff_counts(f"{url} {user}", counts, live, tuple(counts))
+    return len(oracle["topics"]) + 1 + len(oracle["users"]), diffs
+
+
+COMPARERS = {"orders": compare_orders, "clicks": compare_clicks, "lifecycle": compare_lifecycle}

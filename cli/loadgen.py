@@ -11,14 +11,15 @@ from faust.cli import argument, option
 from app import app
 from cli.barrier import wait_for_no_lag
 from cli.produce import produce, producer
+from cli.workloads import lifecycle as lifecycle_workload
 from cli.workloads import orders as orders_workload
 from cli.workloads.clicks import ClicksWorkload
 from config import settings
 
 
 @app.command(
-    argument("workload", type=click.Choice(["orders", "clicks"])),
-    option("--count", type=int, default=10_000, help="Orders / clicks to produce."),
+    argument("workload", type=click.Choice(["orders", "clicks", "lifecycle"])),
+    option("--count", type=int, default=10_000, help="Orders / clicks / order events to produce."),
     option("--seed", type=int, default=1, help="Random seed (same seed, same traffic)."),
     option("--rate", type=float, default=None, help="Records per second (default: max)."),
     option("--dup-rate", type=float, default=0.01, help="Share of duplicate deliveries."),
@@ -39,6 +40,8 @@ async def loadgen(self, workload: str, oracle: str, **opts) -> None:  # type: ig
     try:
         if workload == "orders":
             expected = await _orders(prod, opts)
+        elif workload == "lifecycle":
+            expected = await _lifecycle(prod, opts)
         else:
             expected = await _clicks(prod, opts)
     finally:
@@ -56,6 +59,15 @@ async def _orders(prod, opts) -> dict:  # type: ignore[no-untyped-def]
         opts["count"], opts["seed"], opts["dup_rate"], opts["bad_rate"], settings.topic_orders
     )
     await produce(prod, settings.topic_orders, records, opts["count"], opts["rate"], "orders")
+    return expected
+
+
+async def _lifecycle(prod, opts) -> dict:  # type: ignore[no-untyped-def]
+    topic = settings.topic_order_events
+    records, expected = lifecycle_workload.generate(
+        opts["count"], opts["seed"], opts["dup_rate"], opts["bad_rate"], topic, settings.order_retention
+    )
+    await produce(prod, topic, records, opts["count"], opts["rate"], "order events")
     return expected
 
 

@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     topic_orders: str = "orders"
     topic_orders_dlq: str = "orders.dlq"
     topic_category_totals: str = "category-totals"
+    topic_order_events: str = "order-events"
+    topic_order_events_dlq: str = "order-events.dlq"
+    # Seconds of a user's event time a delivered or cancelled order stays in the
+    # order_lifecycle table after its last change (its counts stay for good).
+    order_retention: int = Field(24 * 3600, ge=0, le=365 * 24 * 3600)
     topic_ad_budget: str = "ad-budget"
     topic_ad_budget_dlq: str = "ad-budget.dlq"
     topic_ad_clicks: str = "ad-clicks"
@@ -169,6 +174,12 @@ class Settings(BaseSettings):
     # processing or the broker; refused, it runs at normal priority, with a warning.
     query_front_realtime: bool = True
     web_backend_port: int = Field(0, ge=0, le=65535)
+    # Live push (web/live.py): server-sent event streams a worker serves at most
+    # (past it, 503), committed changes buffered per stream before a slow client
+    # is cut off, and seconds between heartbeat comments.
+    live_max_streams: int = Field(2000, ge=0, le=100_000)
+    live_buffer: int = Field(64, ge=1, le=10_000)
+    live_heartbeat: float = Field(15.0, gt=0, le=300)
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

@@ -3,6 +3,7 @@ topics' keys, so the router finds a key's owner); values are JSON objects."""
 
 from tables.accounting import accounting
 from tables.budgets import budgets, daily_stats, seen_budget_events
+from tables.lifecycle import order_lifecycle
 from tables.orders import category_hourly, category_totals, seen_orders
 from tables.stream_times import stream_times
 
@@ -12,6 +13,7 @@ __all__ = [
     "category_hourly",
     "category_totals",
     "daily_stats",
+    "order_lifecycle",
     "seen_budget_events",
     "seen_orders",
     "stream_times",

@@ -54,8 +54,8 @@ async def at_owner(
         owner = str(app.router.key_store(table.name, key)).rstrip("/")
     except Exception:  # no assignment yet (starting, rebalancing)
         return view.error(503, "partition assignment not known yet; retry shortly")
-    if owner == _own_url():
-        return _not_ready(view) or await local()
+    if owner == own_url():
+        return not_ready(view) or await local()
     if request.query.get("scope") == LOCAL:
         return view.error(503, f"this worker does not own {key!r} (now {owner}); retry")
     try:
@@ -69,20 +69,20 @@ async def at_owner(
 
 def worker_urls() -> list[str]:
     urls = {str(url).rstrip("/") for url in app.router.tables_metadata()}
-    urls.add(_own_url())
+    urls.add(own_url())
     return sorted(urls)
 
 
-def _own_url() -> str:
+def own_url() -> str:
     return str(app.conf.canonical_url).rstrip("/")
 
 
-async def _from_every_worker(path: str, local: Callable[[], dict]) -> list[Any]:
+async def from_every_worker(path: str, local: Callable[[], dict]) -> list[Any]:
     """Every worker's ``path?scope=local`` answer: this worker's from ``local``
     (the HTTP round trip to itself cost as much as the answer), the others' JSON bodies."""
     results = []
     for url in worker_urls():
-        if url == _own_url():
+        if url == own_url():
             ready, reason = readiness(app)
             if not ready:
                 raise ConnectionError(f"{url}{path} is not ready ({reason})")
@@ -104,15 +104,15 @@ async def across_workers(
     """Answer from this worker's active partitions (``?scope=local``), or fan out
     to every worker and ``present`` their local answers merged into one body."""
     if request.query.get("scope") == LOCAL:
-        return _not_ready(view) or view.json(local())
+        return not_ready(view) or view.json(local())
     try:
-        parts = await _from_every_worker(request.path, local)
+        parts = await from_every_worker(request.path, local)
     except (ConnectionError, OSError) as exc:
         return view.error(503, f"a worker did not answer: {exc}")
     return view.json(present(parts))
 
 
-def _not_ready(view: View) -> Response | None:
+def not_ready(view: View) -> Response | None:
     """Local tables answer only when complete, not mid-restore or mid-rebalance."""
     ready, reason = readiness(app)
     return None if ready else view.error(503, f"not ready ({reason}); retry shortly")

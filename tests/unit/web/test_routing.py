@@ -38,7 +38,7 @@ async def test_this_workers_part_of_a_fan_out_is_answered_without_a_request_to_i
     def no_http() -> None:
         raise AssertionError("an HTTP request to this worker itself")
 
-    monkeypatch.setattr(routing, "worker_urls", lambda: [routing._own_url()])
+    monkeypatch.setattr(routing, "worker_urls", lambda: [routing.own_url()])
     monkeypatch.setattr(routing, "http_client", no_http)
     monkeypatch.setattr(routing, "readiness", lambda app: (True, "ready"))
     request = SimpleNamespace(query={}, path="/stats")

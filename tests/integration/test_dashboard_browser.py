@@ -1,0 +1,103 @@
+"""The dashboard in a real headless Chromium (Debian's, `make browser`), driven over
+the DevTools protocol: its totals reach the oracle's as lifecycle traffic commits."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.integration.harness import free_port
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)  # fmt: skip
+SHOWN = (
+    "JSON.stringify(Object.fromEntries(['placed','paid','shipped','delivered','cancelled']"
+    ".map(s => [s, document.getElementById('status-' + s).textContent])))"
+)
+
+
+class Page:
+    """The few DevTools calls the test needs, over the page's websocket."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.ids = itertools.count(1)
+
+    async def call(self, method: str, **params: object) -> dict:
+        call_id = next(self.ids)
+        await self.ws.send_json({"id": call_id, "method": method, "params": params})
+        while True:
+            msg = await self.ws.receive_json(timeout=30)
+            if msg.get("id") == call_id:
+                assert "error" not in msg, msg
+                return msg["result"]
+
+    async def evaluate(self, expression: str) -> object:
+        return (await self.call("Runtime.evaluate", expression=expression, returnByValue=True))["result"][
+            "value"
+        ]
+
+
+async def page_socket(port: int) -> str:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(100):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/json/list") as resp:
+                    pages = [t for t in await resp.json() if t["type"] == "page"]
+                if pages:
+                    return pages[0]["webSocketDebuggerUrl"]
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("chromium did not open its DevTools endpoint")
+
+
+async def test_the_dashboard_shows_the_oracles_totals(deployment, workers, tmp_path):  # type: ignore[no-untyped-def]
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is not installed: `make browser` installs it"
+    (worker,) = workers(1, LIVE_HEARTBEAT="1")
+    await worker.wait_ready()
+    port = free_port()
+    browser = subprocess.Popen(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+         f"--remote-debugging-port={port}", "--window-size=900,600", f"{worker.url}/dashboard"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(await page_socket(port), max_msg_size=0) as ws,
+        ):
+            page = Page(ws)
+            oracle_file = tmp_path / "oracle.json"
+            gen = deployment.faust(
+                "loadgen", "lifecycle", "--count", "1500", "--seed", "9", "--oracle", str(oracle_file)
+            )
+            assert gen.returncode == 0, gen.stderr[-3000:]
+            want = {k: str(v) for k, v in json.loads(oracle_file.read_text())["counts"].items()}
+            shown = None
+            for _ in range(300):
+                shown = json.loads(str(await page.evaluate(SHOWN)))
+                if shown == want:
+                    break
+                await asyncio.sleep(0.2)
+            shot = Path(tmp_path / "dashboard.png")
+            data = (await page.call("Page.captureScreenshot", format="png"))["data"]
+            shot.write_bytes(base64.b64decode(data))
+            print(f"dashboard screenshot: {shot}")
+            assert shown == want, worker.log_tail()
+    finally:
+        browser.terminate()
+        browser.wait(10)

@@ -1,0 +1,48 @@
+"""The live push hub (web/live_hub.py): order, bounds, limits; no broker."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from web.live_hub import Hub
+
+DELETED = object()
+
+
+def publish_from_another_thread(hub: Hub, batches: list[dict]) -> None:
+    thread = threading.Thread(target=lambda: [hub.publish(0, b, DELETED) for b in batches])
+    thread.start()
+    thread.join()
+
+
+async def test_committed_values_reach_their_keys_streams_in_commit_order() -> None:
+    hub = Hub(max_streams=10)
+    mine, other = hub.open(b"u-1", buffer=10), hub.open(b"u-2", buffer=10)
+    assert mine is not None and other is not None
+    publish_from_another_thread(hub, [{b"u-1": b"1", b"u-3": b"x"}, {b"u-1": DELETED}, {b"u-1": b"2"}])
+    assert [await mine.next(1), await mine.next(1)] == [b"1", b"2"]
+    assert other.queue.empty()
+
+
+async def test_the_worker_refuses_streams_past_its_limit_and_frees_closed_ones() -> None:
+    hub = Hub(max_streams=2)
+    first = hub.open(b"a", 4)
+    assert first is not None and hub.open(b"a", 4) is not None
+    assert hub.open(b"b", 4) is None
+    hub.close(first)
+    assert len(hub) == 1
+    assert hub.open(b"b", 4) is not None
+
+
+async def test_a_slow_stream_is_cut_and_holds_no_more_than_its_buffer(caplog) -> None:  # type: ignore[no-untyped-def]
+    hub = Hub(max_streams=10)
+    slow = hub.open(b"u-1", buffer=3)
+    assert slow is not None
+    publish_from_another_thread(hub, [{b"u-1": str(i).encode()} for i in range(1000)])
+    await asyncio.sleep(0.05)  # let the loop run the hand-overs
+    assert slow.cut is not None and slow.cut.startswith("slow client")
+    assert slow.queue.qsize() <= 3
+    assert await slow.next(1) is None  # the stream ends rather than skip changes
+    hub.close(slow)
+    assert "cut off" in caplog.text and len(hub) == 0

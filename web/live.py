@@ -1,0 +1,109 @@
+"""GET /users/{user_id}/orders/live: server-sent events of a user's committed lifecycle state.
+
+Each event is the user's state as a transaction committed it (the runtime's commit
+listeners: nothing uncommitted is ever sent), ``id:`` its per-user version
+(domain/lifecycle.py: one more per applied event, kept in the value, so ids
+order a user's changes across restarts and owners). A client that reconnects
+with ``Last-Event-ID`` gets the committed state if it is newer, then the changes.
+Only the user's owner streams; any other worker redirects there (307). A stream
+whose owner loses the partition in a rebalance gets ``retry:`` and is closed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from aiohttp import web
+from aiohttp_sse import EventSourceResponse
+from faust.web import Request, Response, View
+
+from app import app
+from config import settings
+from eos.runtime import runtime_of
+from tables import order_lifecycle
+from web.live_hub import Hub, Stream
+from web.routing import LOCAL, bad_request, not_ready, own_url
+
+log = logging.getLogger(__name__)
+RETRY_MS = 1000
+
+hub = Hub(settings.live_max_streams)
+runtime_of(app).listen(order_lifecycle.name, hub.publish)
+
+
+def _owner(user_id: str) -> str | None:
+    try:
+        return str(app.router.key_store(order_lifecycle.name, user_id)).rstrip("/")
+    except Exception:  # no assignment yet (starting, rebalancing)
+        return None
+
+
+def last_event_id(raw: str | None) -> int:
+    """The version the client already has (0: none); BadRequest-worthy if not a count."""
+    if raw is None or raw == "":
+        return 0
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValueError(f"Last-Event-ID must be a version number, got {raw[:40]!r}")
+    return int(raw)
+
+
+@app.page("/users/{user_id}/orders/live")
+class UserOrdersLive(View):
+    async def get(self, request: Request, user_id: str) -> Response:
+        try:
+            last = last_event_id(request.headers.get("Last-Event-ID", request.query.get("last_event_id")))
+        except ValueError as exc:
+            return bad_request(self, str(exc))
+        owner = _owner(user_id)
+        if owner is None:
+            return self.error(503, "partition assignment not known yet; retry shortly")
+        if owner != own_url():
+            if request.query.get("scope") == LOCAL:
+                return self.error(503, f"this worker does not own {user_id!r} (now {owner}); retry")
+            location = f"{owner}{request.path_qs}"
+            return web.json_response({"owner": owner}, status=307, headers={"Location": location})
+        if (unready := not_ready(self)) is not None:
+            return unready
+        stream = hub.open(user_id.encode(), settings.live_buffer)
+        if stream is None:
+            return self.error(503, f"this worker serves {hub.max_streams} live streams (LIVE_MAX_STREAMS)")
+        try:
+            return await _serve(request, user_id, stream, last)
+        finally:
+            hub.close(stream)
+
+
+async def _serve(request: Request, user_id: str, stream: Stream, last: int) -> EventSourceResponse:
+    resp = EventSourceResponse(ping_interval=settings.live_heartbeat)
+    await resp.prepare(request)  # type: ignore[arg-type]
+    # Subscribed first, then read: a commit in between arrives twice, and the
+    # version filter drops the second copy.
+    state = order_lifecycle.get(user_id)
+    try:
+        if state is not None:
+            last = await _send(resp, user_id, state, last)
+        while True:
+            try:
+                value = await stream.next(settings.live_heartbeat)
+            except TimeoutError:
+                if not resp.is_connected():
+                    break
+                if _owner(user_id) != own_url():  # rebalanced away: the client retries elsewhere
+                    await resp.send("", event="moved", retry=RETRY_MS)
+                    break
+                continue
+            if value is None:  # cut: too slow
+                break
+            last = await _send(resp, user_id, orjson.loads(value), last)
+    except (ConnectionResetError, ConnectionError):
+        pass  # the client went away
+    return resp
+
+
+async def _send(resp: EventSourceResponse, user_id: str, state: dict, last: int) -> int:
+    version = state["version"]
+    if version <= last:
+        return last
+    await resp.send(orjson.dumps({"user_id": user_id, **state}).decode(), id=str(version), event="orders")
+    return version
