@@ -10,15 +10,15 @@ from pathlib import Path
 from types import TracebackType
 
 from . import readiness
-from .jars import KafkaError, fetch
+from .jars import KafkaError, fetch, kafka_version
 from .nodes import (
-    SERVER_LOG4J,
     KafkaStartError,
     Node,
     NodeStatus,
     format_storage,
     log_report,
     new_cluster_id,
+    server_log_config,
     server_properties,
     spawn,
 )
@@ -42,6 +42,7 @@ class KafkaCluster:
         *,
         heap: str = "512m",
         detach: bool = True,
+        version: str | None = None,
     ) -> None:
         if brokers not in (1, 3):
             raise ValueError("brokers must be 1 or 3")
@@ -51,6 +52,7 @@ class KafkaCluster:
         self.host = host
         self.heap = heap
         self.detach = detach
+        self.version = version or kafka_version()
         self.cluster_id: str | None = None
         self.nodes: list[Node] = []
 
@@ -61,7 +63,7 @@ class KafkaCluster:
 
     @property
     def _log4j(self) -> Path:
-        return self.data_dir / "log4j.properties"
+        return self.data_dir / server_log_config(self.version)[0]
 
     @classmethod
     def from_dir(cls, data_dir: Path | str) -> KafkaCluster:
@@ -71,7 +73,7 @@ class KafkaCluster:
             state = json.loads(path.read_text())
         except FileNotFoundError:
             raise KafkaError(f"no cluster in {path.parent} (no cluster.json)") from None
-        cluster = cls(path.parent, state["brokers"], host=state["host"])
+        cluster = cls(path.parent, state["brokers"], host=state["host"], version=state.get("version"))
         cluster.cluster_id = state["cluster_id"]
         cluster.nodes = [
             Node(n["node_id"], n["port"], n["controller_port"], Path(n["dir"]), n["pid"])
@@ -94,6 +96,7 @@ class KafkaCluster:
         state = {
             "cluster_id": self.cluster_id,
             "brokers": self.brokers,
+            "version": self.version,
             "host": self.host,
             "bootstrap_servers": self.bootstrap_servers,
             "nodes": nodes,
@@ -116,13 +119,13 @@ class KafkaCluster:
 
     def start(self, timeout: float = 90) -> KafkaCluster:
         """Format and start all nodes; return once clients (incl. transactions) work."""
-        fetch()
+        fetch(version=self.version)
         self._prepare()
         deadline = time.monotonic() + timeout
         try:
-            format_storage(self.nodes, str(self.cluster_id))
+            format_storage(self.nodes, str(self.cluster_id), self.version)
             for node in self.nodes:
-                spawn(node, self._log4j, heap=self.heap, detach=self.detach)
+                spawn(node, self._log4j, heap=self.heap, detach=self.detach, version=self.version)
             self._save()
             self._wait(self._cluster_probe, deadline, "cluster", self.nodes)
         except BaseException:
@@ -167,7 +170,7 @@ class KafkaCluster:
         node = self._node(node_id)
         if node.alive():
             raise KafkaError(f"node {node_id} is still running (pid {node.pid})")
-        spawn(node, self._log4j, heap=self.heap, detach=self.detach)
+        spawn(node, self._log4j, heap=self.heap, detach=self.detach, version=self.version)
         self._save()
         if wait:
             probe = partial(readiness.node_ready, self.host, node.port, node_id, str(self.cluster_id))
@@ -226,7 +229,7 @@ class KafkaCluster:
             Node(i + 1, ports[i], controller_ports[i], self.data_dir / f"node-{i + 1}") for i in range(n)
         ]
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._log4j.write_text(SERVER_LOG4J)
+        self._log4j.write_text(server_log_config(self.version)[1])
         for node in self.nodes:
             node.dir.mkdir(exist_ok=True)
             node.properties.write_text(server_properties(node, self.nodes, self.host))

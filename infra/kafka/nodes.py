@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .jars import KafkaError, java_command
+from .jars import KafkaError, java_command, uses_log4j2
 from .procs import error_lines, pid_alive, tail
 from .tools import tool_command
 
@@ -24,6 +24,35 @@ log4j.logger.kafka.request.logger=WARN
 log4j.logger.state.change.logger=WARN
 log4j.logger.kafka.authorizer.logger=WARN
 """
+# The same for Kafka 4.x, which logs through log4j2.
+SERVER_LOG4J2 = """\
+appender.file.type = RollingFile
+appender.file.name = file
+appender.file.fileName = ${sys:kafka.logs.dir}/server.log
+appender.file.filePattern = ${sys:kafka.logs.dir}/server.log.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 50MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 2
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.authorizer.name = kafka.authorizer.logger
+logger.authorizer.level = WARN
+"""
+
+
+def server_log_config(version: str) -> tuple[str, str]:
+    """(file name, text) of the broker's logging configuration for ``version``."""
+    if uses_log4j2(version):
+        return "log4j2.properties", SERVER_LOG4J2
+    return "log4j.properties", SERVER_LOG4J
 
 
 class KafkaStartError(KafkaError):
@@ -97,7 +126,7 @@ def server_properties(node: Node, nodes: list[Node], host: str) -> str:
     return "".join(f"{k}={v}\n" for k, v in props.items())
 
 
-def format_storage(nodes: list[Node], cluster_id: str) -> None:
+def format_storage(nodes: list[Node], cluster_id: str, version: str) -> None:
     """``kafka-storage format`` for all nodes at once (one JVM each, run in parallel)."""
     procs = [
         subprocess.Popen(
@@ -110,6 +139,7 @@ def format_storage(nodes: list[Node], cluster_id: str) -> None:
                 str(node.properties),
                 "--ignore-formatted",
                 bootstrap=None,
+                version=version,
             ),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -124,7 +154,7 @@ def format_storage(nodes: list[Node], cluster_id: str) -> None:
             raise KafkaStartError(f"formatting node {node.node_id} failed (exit {proc.returncode}):\n{out}")
 
 
-def spawn(node: Node, log4j: Path, *, heap: str, detach: bool) -> None:
+def spawn(node: Node, log4j: Path, *, heap: str, detach: bool, version: str) -> None:
     """Start the node's broker JVM; its stdout/stderr (JVM crashes) go to console.log."""
     cmd = java_command(
         "kafka.Kafka",
@@ -137,6 +167,7 @@ def spawn(node: Node, log4j: Path, *, heap: str, detach: bool) -> None:
             "-XX:+ExitOnOutOfMemoryError",
             f"-Dkafka.logs.dir={node.dir}",
         ),
+        version=version,
     )
     with (node.dir / "console.log").open("ab") as console:
         node.proc = subprocess.Popen(

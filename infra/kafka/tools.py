@@ -8,20 +8,36 @@ from typing import Any
 
 from domain.errors import StreamsError
 
-from .jars import java_command
+from .jars import java_command, kafka_version, uses_log4j2
 
-# Main classes in Kafka 3.9 (checked against kafka-tools-3.9.1.jar / kafka_2.13-3.9.1.jar):
-# several moved from kafka.* (Scala) to org.apache.kafka.tools.* (Java) during 3.x.
+# Main classes in Kafka 4.4 (checked against kafka-tools-4.4.0.jar / kafka_2.13-4.4.0.jar);
+# during 3.x and 4.0 several moved from kafka.* (Scala) to org.apache.kafka.tools.* (Java).
 TOOLS: dict[str, str] = {
     "topics": "org.apache.kafka.tools.TopicCommand",
     "consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
     "console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
-    "console-producer": "kafka.tools.ConsoleProducer",
+    "console-producer": "org.apache.kafka.tools.ConsoleProducer",
     "get-offsets": "org.apache.kafka.tools.GetOffsetShell",
-    "configs": "kafka.admin.ConfigCommand",
-    "broker-api-versions": "kafka.admin.BrokerApiVersionsCommand",
+    "configs": "org.apache.kafka.tools.ConfigCommand",
+    "acls": "org.apache.kafka.tools.AclCommand",
+    "broker-api-versions": "org.apache.kafka.tools.BrokerApiVersionsCommand",
     "storage": "kafka.tools.StorageTool",
 }
+# Where Kafka 3.x (checked against 3.9.1's jars) still had them.
+TOOLS_3X: dict[str, str] = {
+    "console-producer": "kafka.tools.ConsoleProducer",
+    "configs": "kafka.admin.ConfigCommand",
+    "acls": "kafka.admin.AclCommand",
+    "broker-api-versions": "kafka.admin.BrokerApiVersionsCommand",
+}
+
+
+def main_class(tool: str, version: str) -> str:
+    if tool not in TOOLS:
+        raise ValueError(f"unknown tool {tool!r}; known: {', '.join(TOOLS)}")
+    if not uses_log4j2(version):  # a 3.x broker: the tools moved along with log4j2, in 4.0
+        return TOOLS_3X.get(tool, TOOLS[tool])
+    return TOOLS[tool]
 
 
 class ToolError(StreamsError, subprocess.CalledProcessError):
@@ -32,16 +48,14 @@ class ToolError(StreamsError, subprocess.CalledProcessError):
         return f"{super().__str__()}\n{said}".rstrip()
 
 
-def tool_command(tool: str, *args: str, bootstrap: str | None) -> list[str]:
+def tool_command(tool: str, *args: str, bootstrap: str | None, version: str | None = None) -> list[str]:
     """The argv for ``tool``; ``--bootstrap-server`` is added unless given or ``bootstrap`` is None."""
-    try:
-        main_class = TOOLS[tool]
-    except KeyError:
-        raise ValueError(f"unknown tool {tool!r}; known: {', '.join(TOOLS)}") from None
+    version = version or kafka_version()
+    cls = main_class(tool, version)
     extra: list[str] = []
     if bootstrap is not None and not any(a.startswith("--bootstrap-server") for a in args):
         extra = ["--bootstrap-server", bootstrap]
-    return java_command(main_class, *extra, *args)
+    return java_command(cls, *extra, *args, version=version)
 
 
 def run_tool(

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from infra.kafka import console_consume, run_tool
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.compat]
 
 COMMITTED = [("k1", "committed-1"), ("k2", "committed-2"), ("k3", "committed-3")]
 ABORTED = [("k1", "aborted-1"), ("k2", "aborted-2")]

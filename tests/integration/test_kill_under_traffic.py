@@ -17,7 +17,7 @@ from infra.workers import FAUST, REPO
 from tests.integration.observe import get_json
 from tests.integration.test_replay import verify
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.compat]
 
 
 async def test_orders_survive_kills_in_the_middle_of_traffic(deployment, workers, tmp_path):  # type: ignore[no-untyped-def]
