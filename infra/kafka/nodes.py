@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .jars import KafkaError, java_command, uses_log4j2
 from .procs import error_lines, pid_alive, tail
+from .security import Security
 from .tools import tool_command
 
 SERVER_LOG4J = """\
@@ -94,8 +95,9 @@ def new_cluster_id() -> str:
             return cid
 
 
-def server_properties(node: Node, nodes: list[Node], host: str) -> str:
-    """One combined broker+controller; replication settings sized to the cluster."""
+def server_properties(node: Node, nodes: list[Node], host: str, security: Security | None = None) -> str:
+    """One combined broker+controller; replication settings sized to the cluster.
+    With ``security``: a SASL_SSL client listener and ACLs (infra.kafka.security)."""
     n, h = len(nodes), host
     voters = ",".join(f"{x.node_id}@{h}:{x.controller_port}" for x in nodes)
     min_isr = 1 if n == 1 else 2
@@ -123,10 +125,12 @@ def server_properties(node: Node, nodes: list[Node], host: str) -> str:
         "num.network.threads": 2,
         "num.io.threads": 4,
     }
+    if security is not None:
+        props.update(security.server_properties(h, node.port, node.controller_port))
     return "".join(f"{k}={v}\n" for k, v in props.items())
 
 
-def format_storage(nodes: list[Node], cluster_id: str, version: str) -> None:
+def format_storage(nodes: list[Node], cluster_id: str, version: str, extra: list[str] | None = None) -> None:
     """``kafka-storage format`` for all nodes at once (one JVM each, run in parallel)."""
     procs = [
         subprocess.Popen(
@@ -138,6 +142,7 @@ def format_storage(nodes: list[Node], cluster_id: str, version: str) -> None:
                 "-c",
                 str(node.properties),
                 "--ignore-formatted",
+                *(extra or []),
                 bootstrap=None,
                 version=version,
             ),

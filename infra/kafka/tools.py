@@ -65,13 +65,14 @@ def run_tool(
     check: bool = True,
     timeout: float | None = 120,
     input: str | None = None,
+    version: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a tool to completion; stdout/stderr captured as text.
 
     ``check`` raises ToolError (a CalledProcessError that prints the tool's output).
     """
     proc = subprocess.run(
-        tool_command(tool, *args, bootstrap=bootstrap),
+        tool_command(tool, *args, bootstrap=bootstrap, version=version),
         input=input,
         stdin=None if input is not None else subprocess.DEVNULL,
         capture_output=True,
