@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .jars import DEFAULT_DATA_DIR, KafkaError, fetch
+from .jars import DEFAULT_DATA_DIR, KafkaError, fetch, uses_log4j2
 from .launcher import KafkaCluster
 from .security import APP, SASL_SSL
 from .tools import TOOLS, tool_command
@@ -77,14 +77,18 @@ def _pop_data_dir(args: list[str]) -> tuple[list[str], Path | None]:
     return out, data_dir
 
 
-# How each tool takes a client configuration file (a secured cluster's admin credentials).
-_CONFIG_FLAG = {"console-consumer": "--consumer.config", "console-producer": "--producer.config"}
+# How 3.x console tools take a client configuration file (4.x: --command-config, as all).
+_CONFIG_FLAG_3X = {"console-consumer": "--consumer.config", "console-producer": "--producer.config"}
 
 
 def _client_config(name: str, cluster: KafkaCluster) -> list[str]:
+    """A secured cluster's admin credentials, for every tool."""
     if cluster.security is None:
         return []
-    return [_CONFIG_FLAG.get(name, "--command-config"), str(cluster.security.tool_config())]
+    flag = (
+        "--command-config" if uses_log4j2(cluster.version) else _CONFIG_FLAG_3X.get(name, "--command-config")
+    )
+    return [flag, str(cluster.security.tool_config())]
 
 
 def _tool(name: str, args: list[str], data_dir: Path) -> int:

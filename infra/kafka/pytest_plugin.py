@@ -39,7 +39,7 @@ def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaClu
 
 @pytest.fixture(scope="session")
 def secured_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
-    """A second broker of the session's, started on first use: SASL_SSL (SCRAM-SHA-512),
+    """A second broker for the test run, started on first use: SASL_SSL (SCRAM-SHA-512),
     ACLs on (infra.kafka.security); its users' credentials through ``client_env``."""
     fetch()
     cluster = KafkaCluster(tmp_path_factory.mktemp("kafka-sasl"), brokers=1, detach=False, security=SASL_SSL)

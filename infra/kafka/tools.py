@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from domain.errors import StreamsError
@@ -102,12 +102,14 @@ def console_consume(
     max_messages: int | None = None,
     print_key: bool = False,
     group: str | None = None,
+    formatter: Mapping[str, str] | None = None,
     extra: Sequence[str] = (),
 ) -> list[str]:
     """Records of ``topic`` as printed by the console consumer, one string per record.
 
     Stops after ``max_messages`` or once no record arrived for ``timeout_ms``;
-    both are normal ends here, not errors.
+    both are normal ends here, not errors. ``formatter``: the record formatter's
+    properties (e.g. ``print.offset``), passed as each broker version expects.
     """
     args = ["--topic", topic, "--timeout-ms", str(timeout_ms)]
     if read_committed:
@@ -116,8 +118,12 @@ def console_consume(
         args.append("--from-beginning")
     if max_messages is not None:
         args += ["--max-messages", str(max_messages)]
+    props = dict(formatter or {})
     if print_key:
-        args += ["--property", "print.key=true", "--property", "key.separator=\t"]
+        props.update({"print.key": "true", "key.separator": "\t"})
+    # 4.x deprecated --property, and says so on stdout, among the records.
+    flag = "--formatter-property" if uses_log4j2(kafka_version()) else "--property"
+    args += [a for k, v in props.items() for a in (flag, f"{k}={v}")]
     if group is not None:
         args += ["--group", group]
     args += list(extra)
