@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: help prometheus run stop status test test-unit test-integration test-chaos lint broker browser clean chaos
+.PHONY: help prometheus run stop status test test-unit test-integration test-chaos test-compat lint broker browser clean chaos
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml native/pyproject.toml native/Cargo.toml native/Cargo.lo
 
 venv: $(STAMP) ## Create .venv and install the project with dev extras
 
-broker: $(STAMP) ## Resolve the Kafka jars with Maven (once; cached in .cache/)
+broker: $(STAMP) ## Resolve the Kafka jars with Maven (once per version; cached in .cache/kafka/<version>/)
 	$(BIN)/python -m infra.kafka fetch
 
 browser: ## Install Debian's chromium for the dashboard's browser test (once; needs root and apt)
@@ -56,6 +56,9 @@ test-unit: $(STAMP) ## Unit tests only (no broker)
 
 test-integration: broker browser ## Integration tests only (starts a broker unless KAFKA_BOOTSTRAP_SERVERS is set)
 	$(BIN)/python -m pytest -q -m integration
+
+test-compat: broker ## The transaction and rebalance tests on another pinned broker: KAFKA_VERSION=3.9.1 make test-compat
+	$(BIN)/python -m pytest -q -m compat
 
 test-chaos: broker ## Only the short chaos test (SIGKILL workers mid-run; also part of `make test`)
 	$(BIN)/python -m pytest -q -m chaos

@@ -59,11 +59,22 @@ class StreamsApp(faust.App):
 
         return [*topics.ALL, *(table.changelog_topic for table in self.tables.values())]
 
+    async def crash(self, reason: BaseException) -> None:
+        """A denial by the broker's authorizer is logged with the ACL that would allow it."""
+        from app.access import explain
+
+        explained = explain(reason, self.settings)
+        if explained is not reason:
+            self.log.error("%s", explained)
+        await super().crash(explained)
+
     async def on_first_start(self) -> None:
         from app import topics
+        from app.access import check_credentials
         from app.admin import ensure_topics
         from streaming import recovery_progress, replay_generation
 
+        await check_credentials(self.settings)  # a refused login says so, not "unable to bootstrap"
         # Before any table opens: state from before a replay is stale.
         await replay_generation.adopt_latest(self.settings)
         await ensure_topics(self.settings, self.startup_topics(), copartitioned=topics.COPARTITIONED)

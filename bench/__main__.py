@@ -39,7 +39,6 @@ def main() -> int:
     from bench import report
     from bench.broker import broker
     from bench.run import run, say
-    from infra.kafka import kafka_version
 
     say(
         f"run directory {root}; sizes: clicks={cfg.clicks} advertisers={cfg.advertisers} "
@@ -49,8 +48,9 @@ def main() -> int:
     res: dict = {"config": {k: str(v) for k, v in vars(cfg).items()}}
     try:
         with broker(root / "kafka") as cluster:
-            say(f"broker up at {cluster.bootstrap_servers} (Kafka {kafka_version()}, 1 node)")
-            res = asyncio.run(run(cfg, cluster.bootstrap_servers, root))
+            res["kafka_version"] = cluster.version  # the figures name the broker they ran on
+            say(f"broker up at {cluster.bootstrap_servers} (Kafka {cluster.version}, 1 node)")
+            res.update(asyncio.run(run(cfg, cluster.bootstrap_servers, root)))
     except Exception as exc:  # noqa: BLE001 - shown, and the figures line still ends the output
         traceback.print_exc()
         res["error"] = f"{type(exc).__name__}: {exc}"

@@ -135,12 +135,14 @@ def lines(res: dict) -> list[str]:
         out.append(f"FAILED: {res['error']}")
     load = res.get("loadavg", {})
     out.append(
-        f"machine: {os.cpu_count()} cores, shared; 1-min load average {load.get('start', NAN):.2f} at the "
+        f"machine: {os.cpu_count()} cores, shared; broker Kafka {res.get('kafka_version', '?')}; "
+        f"1-min load average {load.get('start', NAN):.2f} at the "
         f"start, {load.get('end', NAN):.2f} at the end (other processes compete for the same cores)"
     )
     fe, ye, qe = c.get("eps", NAN), ce.get("eps", NAN), q.get("eps", NAN)
     out.append(
-        f"workload=clicks eos=on events={events} faust_eps={_num(fe)} ceiling_eps={_num(ye)} "
+        f"workload=clicks eos=on kafka={res.get('kafka_version', '?')} events={events} "
+        f"faust_eps={_num(fe)} ceiling_eps={_num(ye)} "
         f"quix_eps={_num(qe)} ratio_ceiling={_ratio(fe, ye)} ratio_quix={_ratio(fe, qe)} "
         f"faust_eps_metrics_off={_num(res.get('clicks_metrics_off', {}).get('eps', NAN))}"
     )

@@ -15,8 +15,8 @@ def _read(dep: Deployment, var: str, keyed: bool = False) -> list[str]:
 
 def _count(dep: Deployment, var: str) -> int:
     """Records in a topic (read_committed), one printed line each whatever the value holds."""
-    shown = ("--property", "print.value=false", "--property", "print.offset=true")
-    return len(console_consume(dep.bootstrap, dep.topic(var), timeout_ms=8000, extra=shown))
+    shown = {"print.value": "false", "print.offset": "true"}
+    return len(console_consume(dep.bootstrap, dep.topic(var), timeout_ms=8000, formatter=shown))
 
 
 def check_outputs(dep: Deployment, orders: dict, clicks: dict) -> tuple[list[str], int]:

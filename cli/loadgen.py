@@ -9,6 +9,7 @@ import click
 from faust.cli import argument, option
 
 from app import app
+from app.access import check_credentials
 from cli.barrier import wait_for_no_lag
 from cli.produce import produce, producer
 from cli.workloads import lifecycle as lifecycle_workload
@@ -35,6 +36,7 @@ async def loadgen(self, workload: str, oracle: str, **opts) -> None:  # type: ig
     dup, bad = opts["dup_rate"], opts["bad_rate"]
     if not (0 <= dup < 1 and 0 <= bad < 1 and dup + bad < 1):
         raise click.BadParameter("--dup-rate and --bad-rate must be in [0, 1) and sum below 1")
+    await check_credentials(settings)  # a refused login says so, not "unable to bootstrap"
     prod = producer(settings)
     await prod.start()
     try:

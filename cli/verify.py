@@ -14,6 +14,7 @@ from faust.cli import option
 from app import app
 from cli.compare import COMPARERS
 from cli.invariants import check_clicks_invariants
+from config import settings
 
 _POLL = 1.0
 
@@ -32,7 +33,8 @@ async def verify(self, oracle: str, urls: tuple[str, ...], timeout: float, invar
         compare = check_clicks_invariants
     urls = urls or (app.conf.canonical_url and str(app.conf.canonical_url),)
     deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+    limit = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(timeout=limit, headers=settings.http_auth_headers) as http:
         while True:
             keys, diffs = 0, []
             for url in urls:

@@ -180,6 +180,10 @@ class Settings(BaseSettings):
     live_max_streams: int = Field(2000, ge=0, le=100_000)
     live_buffer: int = Field(64, ge=1, le=10_000)
     live_heartbeat: float = Field(15.0, gt=0, le=300)
+    # Bearer token for the HTTP API (off when unset): every route but /healthz,
+    # /readyz and /metrics then needs `Authorization: Bearer <token>`; workers
+    # send it when they forward to each other, so all workers need the same one.
+    http_auth_token: SecretStr | None = None
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod
@@ -189,6 +193,24 @@ class Settings(BaseSettings):
             if not host or not port.isdigit():
                 raise ValueError(f"expected host:port[,host:port...], got {value!r}")
         return value
+
+    @field_validator("http_auth_token")
+    @classmethod
+    def _header_safe(cls, value: SecretStr | None) -> SecretStr | None:
+        # Said without the value: a bad token is still a secret.
+        token = value.get_secret_value() if value is not None else None
+        if token is not None and (
+            len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token
+        ):
+            raise ValueError("must be at least 16 printable ASCII characters without spaces")
+        return value
+
+    @property
+    def http_auth_headers(self) -> dict[str, str]:
+        """What a client of the HTTP API (another worker, the CLI) sends."""
+        if self.http_auth_token is None:
+            return {}
+        return {"Authorization": f"Bearer {self.http_auth_token.get_secret_value()}"}
 
     @property
     def exactly_once(self) -> bool:
@@ -211,6 +233,10 @@ class Settings(BaseSettings):
         return f"http://{self.web_host}:{self.web_port}"
 
 
+# Never echoed in an error message.
+_SECRETS = {name for name, field in Settings.model_fields.items() if "SecretStr" in str(field.annotation)}
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the environment; raise ConfigError naming the variable on a bad value."""
     try:
@@ -219,5 +245,6 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for err in exc.errors():
             name = "_".join(str(p) for p in err["loc"]).upper() or "?"
-            problems.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+            got = "a hidden value" if name.lower() in _SECRETS else repr(err.get("input"))
+            problems.append(f"{name}: {err['msg']} (got {got})")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

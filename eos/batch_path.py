@@ -291,8 +291,11 @@ async def _run_one(
     except BaseException as exc:
         gate.fail(exc)  # part of the batch may be in the transaction: never commit it
         if not isinstance(exc, asyncio.CancelledError):
-            log_failed_batch(exc, parts)
-            await app.crash(exc)
+            # The transaction's own error (say, an ACL that denies an output topic) is the
+            # cause; what the batch saw is only its consequence.
+            cause = compat.transaction_error(producer) or exc
+            log_failed_batch(cause, parts)
+            await app.crash(cause)
         raise
     processed = gate.processed
     for tp, batch_records in parts:

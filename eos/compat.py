@@ -63,6 +63,8 @@ ATTRIBUTES: list[tuple[str, str, str]] = [
     ("aiokafka.consumer.consumer", "AIOKafkaConsumer", "_subscription"),
     ("aiokafka.consumer.subscription_state", "SubscriptionState", "subscription"),
     ("aiokafka.consumer.subscription_state", "TopicPartitionState", "has_valid_position"),
+    ("aiokafka.producer.producer", "AIOKafkaProducer", "_txn_manager"),
+    ("aiokafka.producer.transaction_manager", "TransactionManager", "_transaction_waiter"),
 ]
 
 
@@ -70,6 +72,16 @@ def transaction_producers(producer: Any) -> Mapping[str, Any]:
     """Faust's aiokafka producer, its transactional producers by id (no public lookup)."""
     producers: Mapping[str, Any] = getattr(producer, "_transaction_producers", {})
     return producers
+
+
+def transaction_error(producer: Any) -> BaseException | None:
+    """Why an aiokafka producer's transaction failed (e.g. an ACL denied a topic): aiokafka
+    keeps it only in a private future; later sends just say "not in transaction"."""
+    waiter = getattr(getattr(producer, "_txn_manager", None), "_transaction_waiter", None)
+    if waiter is None or not waiter.done() or waiter.cancelled():
+        return None
+    error: BaseException | None = waiter.exception()
+    return error
 
 
 def set_fetch_max_wait(consumer: Any, seconds: float) -> None:
@@ -171,6 +183,7 @@ __all__ = [
     "set_table_manager_recovery",
     "should_commit",
     "table_manager_recovery",
+    "transaction_error",
     "transaction_producers",
     "unacked_messages",
 ]

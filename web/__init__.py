@@ -1,3 +1,15 @@
 """Interactive queries over HTTP. Importing registers the views on the app."""
 
-from web import budgets, categories, errors, front, health, lifecycle, live, live_totals, metrics, stats  # noqa: F401
+from web import (  # noqa: F401
+    auth,
+    budgets,
+    categories,
+    errors,
+    front,
+    health,
+    lifecycle,
+    live,
+    live_totals,
+    metrics,
+    stats,
+)

@@ -41,6 +41,7 @@ class Front:
         self.native = budget_kernel.QueryFront(
             settings.web_bind, settings.web_port, app.conf.web_port, settings.query_front_max_keys,
             realtime=settings.query_front_realtime,
+            auth_token=settings.http_auth_token.get_secret_value() if settings.http_auth_token else None,
         )  # fmt: skip
         runtime_of(app).listen(budgets.name, self.publish)
         if (metrics := runtime_of(app).metrics) is not None:

@@ -15,6 +15,7 @@ import aiohttp
 from faust.web import Request, Response, View
 
 from app import app
+from config import settings
 from web.readiness import readiness
 
 LOCAL = "local"
@@ -60,7 +61,9 @@ async def at_owner(
         return view.error(503, f"this worker does not own {key!r} (now {owner}); retry")
     try:
         async with http_client().get(
-            f"{owner}{request.path}", params={**request.query, "scope": LOCAL}
+            f"{owner}{request.path}",
+            params={**request.query, "scope": LOCAL},
+            headers=settings.http_auth_headers,  # the owner checks the token too
         ) as resp:
             return view.bytes(await resp.read(), content_type=resp.content_type, status=resp.status)
     except (aiohttp.ClientError, OSError) as exc:
@@ -88,7 +91,9 @@ async def from_every_worker(path: str, local: Callable[[], dict]) -> list[Any]:
                 raise ConnectionError(f"{url}{path} is not ready ({reason})")
             results.append(local())
             continue
-        async with http_client().get(f"{url}{path}", params={"scope": LOCAL}) as resp:
+        async with http_client().get(
+            f"{url}{path}", params={"scope": LOCAL}, headers=settings.http_auth_headers
+        ) as resp:
             if resp.status != 200:
                 raise ConnectionError(f"{url}{path} answered {resp.status}")
             results.append(await resp.json())

@@ -1,6 +1,7 @@
 """``python -m infra.kafka fetch|start|stop|status|tool`` -- a local Kafka without Docker.
 
     python -m infra.kafka start --brokers 3          # prints bootstrap servers once ready
+    python -m infra.kafka start --security sasl_ssl  # SASL_SSL + ACLs; the app's user granted APP_ID's
     python -m infra.kafka tool topics --list         # --bootstrap-server added from cluster.json
     python -m infra.kafka tool console-consumer --topic t --from-beginning \\
         --isolation-level read_committed
@@ -15,8 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .jars import DEFAULT_DATA_DIR, KafkaError, fetch
+from .jars import DEFAULT_DATA_DIR, KafkaError, fetch, uses_log4j2
 from .launcher import KafkaCluster
+from .security import APP, SASL_SSL
 from .tools import TOOLS, tool_command
 
 
@@ -43,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=int, default=9092, help="client port of node 1, others follow (0: any free ports)"
     )
     start.add_argument("--timeout", type=float, default=90)
+    start.add_argument(
+        "--security",
+        choices=("none", SASL_SSL),
+        default="none",
+        help="sasl_ssl: SCRAM-SHA-512 over TLS (a throwaway CA), ACLs on; the app's user "
+        "is granted APP_ID's topics, group and transactional ids (settings from the environment)",
+    )
     _data_dir_arg(start)
     stop = sub.add_parser("stop", help="stop the cluster (SIGTERM, then SIGKILL)")
     stop.add_argument("--timeout", type=float, default=30)
@@ -68,10 +77,26 @@ def _pop_data_dir(args: list[str]) -> tuple[list[str], Path | None]:
     return out, data_dir
 
 
+# How 3.x console tools take a client configuration file (4.x: --command-config, as all).
+_CONFIG_FLAG_3X = {"console-consumer": "--consumer.config", "console-producer": "--producer.config"}
+
+
+def _client_config(name: str, cluster: KafkaCluster) -> list[str]:
+    """A secured cluster's admin credentials, for every tool."""
+    if cluster.security is None:
+        return []
+    flag = (
+        "--command-config" if uses_log4j2(cluster.version) else _CONFIG_FLAG_3X.get(name, "--command-config")
+    )
+    return [flag, str(cluster.security.tool_config())]
+
+
 def _tool(name: str, args: list[str], data_dir: Path) -> int:
     args, override = _pop_data_dir(args)
     data_dir = override or data_dir
     bootstrap: str | None = None
+    if name != "storage" and (data_dir / "cluster.json").exists():
+        args = [*args, *_client_config(name, KafkaCluster.from_dir(data_dir))]
     if name != "storage" and not any(a.startswith("--bootstrap-server") for a in args):
         if (data_dir / "cluster.json").exists():
             bootstrap = KafkaCluster.from_dir(data_dir).bootstrap_servers
@@ -87,6 +112,23 @@ def _tool(name: str, args: list[str], data_dir: Path) -> int:
         return 130
 
 
+def _grant_configured_app(cluster: KafkaCluster) -> None:
+    from config.settings import load_settings
+
+    settings = load_settings()
+    topics = [
+        str(v) for k, v in settings.model_dump().items() if k.startswith("topic_") and isinstance(v, str)
+    ]
+    cluster.grant_app(settings.app_id, topics)
+    assert cluster.security is not None
+    env = cluster.security.write_env_file()
+    print(
+        f"granted user {APP!r} the topics, group and transactional ids of APP_ID={settings.app_id!r}; "
+        f"its settings: source {env} (CA: {cluster.security.ca_file})",
+        file=sys.stderr,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ns = _parser().parse_args(argv)
     try:
@@ -94,9 +136,12 @@ def main(argv: list[str] | None = None) -> int:
             print(fetch())
         elif ns.cmd == "start":
             fetch()
-            cluster = KafkaCluster(ns.data_dir, brokers=ns.brokers, port=ns.port or None)
+            security = None if ns.security == "none" else ns.security
+            cluster = KafkaCluster(ns.data_dir, brokers=ns.brokers, port=ns.port or None, security=security)
             print(f"starting {ns.brokers} broker(s) in {cluster.data_dir} ...", file=sys.stderr)
             cluster.start(timeout=ns.timeout)
+            if cluster.security:
+                _grant_configured_app(cluster)
             print(cluster.bootstrap_servers)
         elif ns.cmd == "stop":
             if not (ns.data_dir / "cluster.json").exists():

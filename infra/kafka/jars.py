@@ -1,10 +1,14 @@
 """Where the Kafka jars live, how to get them, and how to run a JVM on them.
 
-The broker version is pinned in one place only: ``kafka.version`` in pom.xml.
+Broker versions are pinned in one place only: pom.xml, one ``kafka-<version>``
+profile each; the ``activeByDefault`` one is the default and ``KAFKA_VERSION``
+picks another pinned one. Each version's jars go to their own directory, so
+several versions can be cached side by side.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -15,18 +19,29 @@ from domain.errors import StreamsError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POM = Path(__file__).resolve().with_name("pom.xml")
 CACHE_DIR = REPO_ROOT / ".cache" / "kafka"
-LIBS_DIR = CACHE_DIR / "libs"
 DEFAULT_DATA_DIR = REPO_ROOT / ".data" / "kafka"
+VERSION_ENV = "KAFKA_VERSION"
 
 _MAVEN_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
+_PROFILE_PREFIX = "kafka-"
 
-# WARN to stderr: tool output on stdout stays parseable.
+# WARN to stderr: tool output on stdout stays parseable. Kafka 3.x logs through
+# log4j 1 (reload4j), Kafka 4.x through log4j2: each reads its own format.
 TOOLS_LOG4J = """\
 log4j.rootLogger=WARN, stderr
 log4j.appender.stderr=org.apache.log4j.ConsoleAppender
 log4j.appender.stderr.Target=System.err
 log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
 log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
+"""
+TOOLS_LOG4J2 = """\
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.stderr.ref = stderr
 """
 
 
@@ -38,43 +53,73 @@ class FetchError(KafkaError):
     pass
 
 
+def pinned_versions(pom: Path = POM) -> tuple[str, list[str]]:
+    """(the default version, every pinned version) from the pom's kafka-<version> profiles."""
+    default, versions = None, []
+    for profile in ET.parse(pom).getroot().iterfind("m:profiles/m:profile", _MAVEN_NS):
+        pid = (profile.findtext("m:id", "", _MAVEN_NS) or "").strip()
+        pinned = (profile.findtext("m:properties/m:kafka.version", "", _MAVEN_NS) or "").strip()
+        if not pid.startswith(_PROFILE_PREFIX) or pid != f"{_PROFILE_PREFIX}{pinned}":
+            raise FetchError(f"{pom}: profile {pid!r} must be named {_PROFILE_PREFIX}<its kafka.version>")
+        versions.append(pinned)
+        if profile.findtext("m:activation/m:activeByDefault", "", _MAVEN_NS).strip() == "true":
+            default = pinned
+    if default is None:
+        raise FetchError(f"{pom} has no activeByDefault kafka-<version> profile")
+    return default, versions
+
+
 def kafka_version(pom: Path = POM) -> str:
-    node = ET.parse(pom).getroot().find("m:properties/m:kafka.version", _MAVEN_NS)
-    if node is None or not (node.text or "").strip():
-        raise FetchError(f"{pom} has no <properties><kafka.version>")
-    return node.text.strip()
+    """The version to run: KAFKA_VERSION if set (one of the pinned), else the pom's default."""
+    default, versions = pinned_versions(pom)
+    wanted = os.environ.get(VERSION_ENV, "").strip()
+    if not wanted:
+        return default
+    if wanted not in versions:
+        raise FetchError(
+            f"{VERSION_ENV}={wanted!r} is not pinned in {pom.name}; pinned: {', '.join(versions)}"
+        )
+    return wanted
+
+
+def uses_log4j2(version: str) -> bool:
+    """Kafka 4.0 moved from log4j 1 to log4j2."""
+    return int(version.split(".", 1)[0]) >= 4
+
+
+def libs_dir_for(version: str, cache_dir: Path = CACHE_DIR) -> Path:
+    return cache_dir / version / "libs"
 
 
 def _marker(libs_dir: Path, version: str) -> Path:
     return libs_dir / f".complete-{version}"
 
 
-def libs_ready(libs_dir: Path = LIBS_DIR, pom: Path = POM) -> bool:
-    version = kafka_version(pom)
+def libs_ready(libs_dir: Path | None = None, pom: Path = POM, *, version: str | None = None) -> bool:
+    version = version or kafka_version(pom)
+    libs_dir = libs_dir or libs_dir_for(version)
     return _marker(libs_dir, version).is_file() and (libs_dir / f"kafka_2.13-{version}.jar").is_file()
 
 
-def fetch(libs_dir: Path = LIBS_DIR, pom: Path = POM, *, force: bool = False) -> Path:
-    """Resolve the broker and tool jars into ``libs_dir`` with Maven; no-op once done."""
-    version = kafka_version(pom)
-    if not force and libs_ready(libs_dir, pom):
+def fetch(
+    libs_dir: Path | None = None, pom: Path = POM, *, force: bool = False, version: str | None = None
+) -> Path:
+    """Resolve the jars of ``version`` (default ``kafka_version()``) with Maven; no-op once done."""
+    version = version or kafka_version(pom)
+    libs_dir = libs_dir or libs_dir_for(version)
+    if not force and libs_ready(libs_dir, pom, version=version):
         return libs_dir
     mvn = shutil.which("mvn")
     if mvn is None:
         raise FetchError("mvn not found on PATH; install Maven (e.g. apt-get install maven)")
     libs_dir.mkdir(parents=True, exist_ok=True)
-    # Another version's jars on the same wildcard classpath would clash; removing
-    # (not overwriting) them is safe even for a broker that still has them open.
-    stale = [m for m in libs_dir.glob(".complete-*") if m.name != _marker(libs_dir, version).name]
-    if stale:
-        for path in [*libs_dir.glob("*.jar"), *stale]:
-            path.unlink()
     cmd = [
         mvn,
         "-q",
         "-B",
         "-f",
         str(pom),
+        f"-P{_PROFILE_PREFIX}{version}",
         "dependency:copy-dependencies",
         f"-DoutputDirectory={libs_dir}",
         "-DincludeScope=runtime",
@@ -89,12 +134,24 @@ def fetch(libs_dir: Path = LIBS_DIR, pom: Path = POM, *, force: bool = False) ->
     return libs_dir
 
 
-def tools_log4j(cache_dir: Path = CACHE_DIR) -> Path:
-    path = cache_dir / "tools-log4j.properties"
-    if not path.is_file() or path.read_text() != TOOLS_LOG4J:
+def tools_log4j(version: str, cache_dir: Path = CACHE_DIR) -> Path:
+    name, text = (
+        ("tools-log4j2.properties", TOOLS_LOG4J2)
+        if uses_log4j2(version)
+        else ("tools-log4j.properties", TOOLS_LOG4J)
+    )
+    path = cache_dir / name
+    if not path.is_file() or path.read_text() != text:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(TOOLS_LOG4J)
+        path.write_text(text)
     return path
+
+
+def log_config_flag(version: str, path: Path) -> str:
+    """The JVM flag that points ``version``'s logging backend at ``path``."""
+    if uses_log4j2(version):
+        return f"-Dlog4j2.configurationFile={path}"
+    return f"-Dlog4j.configuration=file:{path}"
 
 
 def java_command(
@@ -103,21 +160,22 @@ def java_command(
     heap: str = "256m",
     log4j: Path | None = None,
     jvm_opts: tuple[str, ...] = (),
-    libs_dir: Path = LIBS_DIR,
+    version: str | None = None,
 ) -> list[str]:
     java = shutil.which("java")
     if java is None:
         raise KafkaError("java not found on PATH; Kafka needs a JDK/JRE 17")
-    log4j = log4j or tools_log4j()
+    version = version or kafka_version()
+    log4j = log4j or tools_log4j(version)
     return [
         java,
         f"-Xmx{heap}",
         "-XX:+UseG1GC",
         "-Djava.awt.headless=true",
-        f"-Dlog4j.configuration=file:{log4j}",
+        log_config_flag(version, log4j),
         *jvm_opts,
         "-cp",
-        str(libs_dir / "*"),
+        str(libs_dir_for(version) / "*"),
         main_class,
         *args,
     ]

@@ -10,19 +10,21 @@ from pathlib import Path
 from types import TracebackType
 
 from . import readiness
-from .jars import KafkaError, fetch
+from .jars import KafkaError, fetch, kafka_version
 from .nodes import (
-    SERVER_LOG4J,
     KafkaStartError,
     Node,
     NodeStatus,
     format_storage,
     log_report,
     new_cluster_id,
+    server_log_config,
     server_properties,
     spawn,
 )
 from .procs import first_line_with, free_ports, signal_pid
+from .security import ADMIN, APP, SASL_SSL, Security, app_acl_commands
+from .tools import run_tool
 
 
 class KafkaCluster:
@@ -42,15 +44,22 @@ class KafkaCluster:
         *,
         heap: str = "512m",
         detach: bool = True,
+        version: str | None = None,
+        security: str | None = None,
     ) -> None:
         if brokers not in (1, 3):
             raise ValueError("brokers must be 1 or 3")
+        if security not in (None, SASL_SSL):
+            raise ValueError(f"security must be None or {SASL_SSL!r}")
         self.data_dir = Path(data_dir).resolve()
         self.brokers = brokers
         self.port = port
         self.host = host
         self.heap = heap
         self.detach = detach
+        self.version = version or kafka_version()
+        # SASL_SSL + ACLs (infra.kafka.security); None: one PLAINTEXT listener, no authorizer.
+        self.security = Security(self.data_dir / "security") if security else None
         self.cluster_id: str | None = None
         self.nodes: list[Node] = []
 
@@ -61,7 +70,7 @@ class KafkaCluster:
 
     @property
     def _log4j(self) -> Path:
-        return self.data_dir / "log4j.properties"
+        return self.data_dir / server_log_config(self.version)[0]
 
     @classmethod
     def from_dir(cls, data_dir: Path | str) -> KafkaCluster:
@@ -71,7 +80,13 @@ class KafkaCluster:
             state = json.loads(path.read_text())
         except FileNotFoundError:
             raise KafkaError(f"no cluster in {path.parent} (no cluster.json)") from None
-        cluster = cls(path.parent, state["brokers"], host=state["host"])
+        cluster = cls(
+            path.parent,
+            state["brokers"],
+            host=state["host"],
+            version=state.get("version"),
+            security=state.get("security"),
+        )
         cluster.cluster_id = state["cluster_id"]
         cluster.nodes = [
             Node(n["node_id"], n["port"], n["controller_port"], Path(n["dir"]), n["pid"])
@@ -94,6 +109,8 @@ class KafkaCluster:
         state = {
             "cluster_id": self.cluster_id,
             "brokers": self.brokers,
+            "version": self.version,
+            "security": SASL_SSL if self.security else None,
             "host": self.host,
             "bootstrap_servers": self.bootstrap_servers,
             "nodes": nodes,
@@ -107,6 +124,25 @@ class KafkaCluster:
     def bootstrap_servers(self) -> str:
         return ",".join(f"{self.host}:{n.port}" for n in self.nodes)
 
+    def client_kwargs(self, user: str = ADMIN) -> dict[str, object]:
+        """aiokafka connection arguments (the admin's unless ``user``); {} when not secured."""
+        return self.security.client_kwargs(user) if self.security else {}
+
+    def client_env(self, user: str = APP) -> dict[str, str]:
+        """The app's settings to connect as ``user`` ({} when not secured)."""
+        return self.security.client_env(user) if self.security else {}
+
+    def tool_args(self, user: str = ADMIN) -> list[str]:
+        """``--command-config`` for Kafka's admin tools, when secured."""
+        return ["--command-config", str(self.security.tool_config(user))] if self.security else []
+
+    def grant_app(self, app_id: str, topics: list[str], user: str = APP) -> None:
+        """ACLs for the app ``app_id`` as ``user``: its topics, group and transactional ids."""
+        if self.security is None:
+            raise KafkaError("this cluster has no authorizer (start it with security='sasl_ssl')")
+        for args in app_acl_commands(user, app_id, topics):
+            run_tool("acls", *args, *self.tool_args(), bootstrap=self.bootstrap_servers, version=self.version)
+
     def status(self) -> list[NodeStatus]:
         return [NodeStatus(n.node_id, n.pid, n.port, n.controller_port, n.alive()) for n in self.nodes]
 
@@ -116,13 +152,14 @@ class KafkaCluster:
 
     def start(self, timeout: float = 90) -> KafkaCluster:
         """Format and start all nodes; return once clients (incl. transactions) work."""
-        fetch()
+        fetch(version=self.version)
         self._prepare()
         deadline = time.monotonic() + timeout
         try:
-            format_storage(self.nodes, str(self.cluster_id))
+            scram = self.security.scram_format_args() if self.security else []
+            format_storage(self.nodes, str(self.cluster_id), self.version, scram)
             for node in self.nodes:
-                spawn(node, self._log4j, heap=self.heap, detach=self.detach)
+                spawn(node, self._log4j, heap=self.heap, detach=self.detach, version=self.version)
             self._save()
             self._wait(self._cluster_probe, deadline, "cluster", self.nodes)
         except BaseException:
@@ -167,10 +204,17 @@ class KafkaCluster:
         node = self._node(node_id)
         if node.alive():
             raise KafkaError(f"node {node_id} is still running (pid {node.pid})")
-        spawn(node, self._log4j, heap=self.heap, detach=self.detach)
+        spawn(node, self._log4j, heap=self.heap, detach=self.detach, version=self.version)
         self._save()
         if wait:
-            probe = partial(readiness.node_ready, self.host, node.port, node_id, str(self.cluster_id))
+            probe = partial(
+                readiness.node_ready,
+                self.host,
+                node.port,
+                node_id,
+                str(self.cluster_id),
+                **self.client_kwargs(),
+            )
             self._wait(probe, time.monotonic() + timeout, f"node {node_id}", [node])
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -195,7 +239,7 @@ class KafkaCluster:
         live = [n for n in self.nodes if n.pid is not None]
         bootstrap = ",".join(f"{self.host}:{n.port}" for n in live)
         ports = {n.node_id: n.port for n in live}
-        await readiness.cluster_ready(bootstrap, str(self.cluster_id), ports)
+        await readiness.cluster_ready(bootstrap, str(self.cluster_id), ports, **self.client_kwargs())
 
     def _node(self, node_id: int) -> Node:
         for node in self.nodes:
@@ -226,10 +270,12 @@ class KafkaCluster:
             Node(i + 1, ports[i], controller_ports[i], self.data_dir / f"node-{i + 1}") for i in range(n)
         ]
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._log4j.write_text(SERVER_LOG4J)
+        self._log4j.write_text(server_log_config(self.version)[1])
+        if self.security:
+            self.security.prepare(self.host)
         for node in self.nodes:
             node.dir.mkdir(exist_ok=True)
-            node.properties.write_text(server_properties(node, self.nodes, self.host))
+            node.properties.write_text(server_properties(node, self.nodes, self.host, self.security))
 
     def _wait(self, probe: readiness.Probe, deadline: float, what: str, nodes: list[Node]) -> None:
         """Retry ``probe`` until it passes; fail at once if one of ``nodes`` dies meanwhile."""

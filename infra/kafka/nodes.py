@@ -8,8 +8,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .jars import KafkaError, java_command
+from .jars import KafkaError, java_command, uses_log4j2
 from .procs import error_lines, pid_alive, tail
+from .security import Security
 from .tools import tool_command
 
 SERVER_LOG4J = """\
@@ -24,6 +25,35 @@ log4j.logger.kafka.request.logger=WARN
 log4j.logger.state.change.logger=WARN
 log4j.logger.kafka.authorizer.logger=WARN
 """
+# The same for Kafka 4.x, which logs through log4j2.
+SERVER_LOG4J2 = """\
+appender.file.type = RollingFile
+appender.file.name = file
+appender.file.fileName = ${sys:kafka.logs.dir}/server.log
+appender.file.filePattern = ${sys:kafka.logs.dir}/server.log.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 50MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 2
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.authorizer.name = kafka.authorizer.logger
+logger.authorizer.level = WARN
+"""
+
+
+def server_log_config(version: str) -> tuple[str, str]:
+    """(file name, text) of the broker's logging configuration for ``version``."""
+    if uses_log4j2(version):
+        return "log4j2.properties", SERVER_LOG4J2
+    return "log4j.properties", SERVER_LOG4J
 
 
 class KafkaStartError(KafkaError):
@@ -65,8 +95,9 @@ def new_cluster_id() -> str:
             return cid
 
 
-def server_properties(node: Node, nodes: list[Node], host: str) -> str:
-    """One combined broker+controller; replication settings sized to the cluster."""
+def server_properties(node: Node, nodes: list[Node], host: str, security: Security | None = None) -> str:
+    """One combined broker+controller; replication settings sized to the cluster.
+    With ``security``: a SASL_SSL client listener and ACLs (infra.kafka.security)."""
     n, h = len(nodes), host
     voters = ",".join(f"{x.node_id}@{h}:{x.controller_port}" for x in nodes)
     min_isr = 1 if n == 1 else 2
@@ -94,10 +125,12 @@ def server_properties(node: Node, nodes: list[Node], host: str) -> str:
         "num.network.threads": 2,
         "num.io.threads": 4,
     }
+    if security is not None:
+        props.update(security.server_properties(h, node.port, node.controller_port))
     return "".join(f"{k}={v}\n" for k, v in props.items())
 
 
-def format_storage(nodes: list[Node], cluster_id: str) -> None:
+def format_storage(nodes: list[Node], cluster_id: str, version: str, extra: list[str] | None = None) -> None:
     """``kafka-storage format`` for all nodes at once (one JVM each, run in parallel)."""
     procs = [
         subprocess.Popen(
@@ -109,7 +142,9 @@ def format_storage(nodes: list[Node], cluster_id: str) -> None:
                 "-c",
                 str(node.properties),
                 "--ignore-formatted",
+                *(extra or []),
                 bootstrap=None,
+                version=version,
             ),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -124,7 +159,7 @@ def format_storage(nodes: list[Node], cluster_id: str) -> None:
             raise KafkaStartError(f"formatting node {node.node_id} failed (exit {proc.returncode}):\n{out}")
 
 
-def spawn(node: Node, log4j: Path, *, heap: str, detach: bool) -> None:
+def spawn(node: Node, log4j: Path, *, heap: str, detach: bool, version: str) -> None:
     """Start the node's broker JVM; its stdout/stderr (JVM crashes) go to console.log."""
     cmd = java_command(
         "kafka.Kafka",
@@ -137,6 +172,7 @@ def spawn(node: Node, log4j: Path, *, heap: str, detach: bool) -> None:
             "-XX:+ExitOnOutOfMemoryError",
             f"-Dkafka.logs.dir={node.dir}",
         ),
+        version=version,
     )
     with (node.dir / "console.log").open("ab") as console:
         node.proc = subprocess.Popen(

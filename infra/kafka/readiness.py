@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -33,13 +34,13 @@ def _quiet_aiokafka() -> Iterator[None]:
         logger.setLevel(level)
 
 
-async def _registered_brokers(bootstrap: str, cluster_id: str) -> dict[int, int]:
+async def _registered_brokers(bootstrap: str, cluster_id: str, **client: Any) -> dict[int, int]:
     """Live brokers (node id -> port) as ``bootstrap`` sees them.
 
     Checking the cluster id matters: if our port was taken, whatever Kafka holds
     it would otherwise pass for our freshly started cluster.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, **client)
     await admin.start()
     try:
         meta = await admin.describe_cluster()
@@ -50,16 +51,16 @@ async def _registered_brokers(bootstrap: str, cluster_id: str) -> dict[int, int]
     return {b["node_id"]: b["port"] for b in meta["brokers"]}
 
 
-async def cluster_ready(bootstrap: str, cluster_id: str, ports: dict[int, int]) -> None:
+async def cluster_ready(bootstrap: str, cluster_id: str, ports: dict[int, int], **client: Any) -> None:
     """All brokers (node id -> port) registered, and both internal topics exist.
 
     Creating __consumer_offsets and __transaction_state takes seconds; paying it
     here keeps the first real test (or worker) from timing out on it.
     """
-    live = await _registered_brokers(bootstrap, cluster_id)
+    live = await _registered_brokers(bootstrap, cluster_id, **client)
     if live != ports:
         raise NotReady(f"live brokers {live}, expecting {ports}")
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, **client)
     await admin.start()
     try:
         await admin.find_coordinator("infra-kafka-warmup")  # creates __consumer_offsets
@@ -69,6 +70,7 @@ async def cluster_ready(bootstrap: str, cluster_id: str, ports: dict[int, int]) 
         bootstrap_servers=bootstrap,
         transactional_id=f"infra-kafka-warmup-{uuid.uuid4().hex[:8]}",
         request_timeout_ms=10000,
+        **client,
     )
     await producer.start()  # InitProducerId: creates __transaction_state
     try:
@@ -78,9 +80,9 @@ async def cluster_ready(bootstrap: str, cluster_id: str, ports: dict[int, int]) 
         await producer.stop()
 
 
-async def node_ready(host: str, port: int, node_id: int, cluster_id: str) -> None:
+async def node_ready(host: str, port: int, node_id: int, cluster_id: str, **client: Any) -> None:
     """The node answers metadata itself and lists itself as a live broker."""
-    live = await _registered_brokers(f"{host}:{port}", cluster_id)
+    live = await _registered_brokers(f"{host}:{port}", cluster_id, **client)
     if live.get(node_id) != port:
         raise NotReady(f"node {node_id} not yet among live brokers {live}")
 

@@ -3,25 +3,41 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from domain.errors import StreamsError
 
-from .jars import java_command
+from .jars import java_command, kafka_version, uses_log4j2
 
-# Main classes in Kafka 3.9 (checked against kafka-tools-3.9.1.jar / kafka_2.13-3.9.1.jar):
-# several moved from kafka.* (Scala) to org.apache.kafka.tools.* (Java) during 3.x.
+# Main classes in Kafka 4.4 (checked against kafka-tools-4.4.0.jar / kafka_2.13-4.4.0.jar);
+# during 3.x and 4.0 several moved from kafka.* (Scala) to org.apache.kafka.tools.* (Java).
 TOOLS: dict[str, str] = {
     "topics": "org.apache.kafka.tools.TopicCommand",
     "consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
     "console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
-    "console-producer": "kafka.tools.ConsoleProducer",
+    "console-producer": "org.apache.kafka.tools.ConsoleProducer",
     "get-offsets": "org.apache.kafka.tools.GetOffsetShell",
-    "configs": "kafka.admin.ConfigCommand",
-    "broker-api-versions": "kafka.admin.BrokerApiVersionsCommand",
+    "configs": "org.apache.kafka.tools.ConfigCommand",
+    "acls": "org.apache.kafka.tools.AclCommand",
+    "broker-api-versions": "org.apache.kafka.tools.BrokerApiVersionsCommand",
     "storage": "kafka.tools.StorageTool",
 }
+# Where Kafka 3.x (checked against 3.9.1's jars) still had them.
+TOOLS_3X: dict[str, str] = {
+    "console-producer": "kafka.tools.ConsoleProducer",
+    "configs": "kafka.admin.ConfigCommand",
+    "acls": "kafka.admin.AclCommand",
+    "broker-api-versions": "kafka.admin.BrokerApiVersionsCommand",
+}
+
+
+def main_class(tool: str, version: str) -> str:
+    if tool not in TOOLS:
+        raise ValueError(f"unknown tool {tool!r}; known: {', '.join(TOOLS)}")
+    if not uses_log4j2(version):  # a 3.x broker: the tools moved along with log4j2, in 4.0
+        return TOOLS_3X.get(tool, TOOLS[tool])
+    return TOOLS[tool]
 
 
 class ToolError(StreamsError, subprocess.CalledProcessError):
@@ -32,16 +48,14 @@ class ToolError(StreamsError, subprocess.CalledProcessError):
         return f"{super().__str__()}\n{said}".rstrip()
 
 
-def tool_command(tool: str, *args: str, bootstrap: str | None) -> list[str]:
+def tool_command(tool: str, *args: str, bootstrap: str | None, version: str | None = None) -> list[str]:
     """The argv for ``tool``; ``--bootstrap-server`` is added unless given or ``bootstrap`` is None."""
-    try:
-        main_class = TOOLS[tool]
-    except KeyError:
-        raise ValueError(f"unknown tool {tool!r}; known: {', '.join(TOOLS)}") from None
+    version = version or kafka_version()
+    cls = main_class(tool, version)
     extra: list[str] = []
     if bootstrap is not None and not any(a.startswith("--bootstrap-server") for a in args):
         extra = ["--bootstrap-server", bootstrap]
-    return java_command(main_class, *extra, *args)
+    return java_command(cls, *extra, *args, version=version)
 
 
 def run_tool(
@@ -51,13 +65,14 @@ def run_tool(
     check: bool = True,
     timeout: float | None = 120,
     input: str | None = None,
+    version: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a tool to completion; stdout/stderr captured as text.
 
     ``check`` raises ToolError (a CalledProcessError that prints the tool's output).
     """
     proc = subprocess.run(
-        tool_command(tool, *args, bootstrap=bootstrap),
+        tool_command(tool, *args, bootstrap=bootstrap, version=version),
         input=input,
         stdin=None if input is not None else subprocess.DEVNULL,
         capture_output=True,
@@ -87,12 +102,14 @@ def console_consume(
     max_messages: int | None = None,
     print_key: bool = False,
     group: str | None = None,
+    formatter: Mapping[str, str] | None = None,
     extra: Sequence[str] = (),
 ) -> list[str]:
     """Records of ``topic`` as printed by the console consumer, one string per record.
 
     Stops after ``max_messages`` or once no record arrived for ``timeout_ms``;
-    both are normal ends here, not errors.
+    both are normal ends here, not errors. ``formatter``: the record formatter's
+    properties (e.g. ``print.offset``), passed as each broker version expects.
     """
     args = ["--topic", topic, "--timeout-ms", str(timeout_ms)]
     if read_committed:
@@ -101,8 +118,12 @@ def console_consume(
         args.append("--from-beginning")
     if max_messages is not None:
         args += ["--max-messages", str(max_messages)]
+    props = dict(formatter or {})
     if print_key:
-        args += ["--property", "print.key=true", "--property", "key.separator=\t"]
+        props.update({"print.key": "true", "key.separator": "\t"})
+    # 4.x deprecated --property, and says so on stdout, among the records.
+    flag = "--formatter-property" if uses_log4j2(kafka_version()) else "--property"
+    args += [a for k, v in props.items() for a in (flag, f"{k}={v}")]
     if group is not None:
         args += ["--group", group]
     args += list(extra)

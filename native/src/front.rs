@@ -8,12 +8,16 @@
 //! not ready) goes on to the worker's own web server (Faust's views) on a loopback
 //! port, and its answer comes back unchanged. So the fast path answers exactly what
 //! the view would, without waiting for the GIL behind the stream processing.
+//!
+//! With a bearer token (HTTP_AUTH_TOKEN), every request but the probes and the
+//! metrics must carry it: one without it is refused here with a 401, before any
+//! answer or forwarding, and the worker's web server checks it again.
 
 use crate::budget::{public_budget_json, Budget};
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode, Uri};
@@ -28,6 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
+use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
 
 type Body = BoxBody<Bytes, hyper::Error>;
@@ -54,6 +59,7 @@ struct Shared {
     // LATENCY_BOUNDS_US, the last one unbounded) and their sum, for GET /metrics.
     latency_buckets: [AtomicU64; LATENCY_BOUNDS_US.len() + 1],
     latency_sum_ns: AtomicU64,
+    token: Option<Box<[u8]>>, // HTTP_AUTH_TOKEN; None: no authentication
 }
 
 /// Upper bounds of the answer-latency buckets in microseconds (Prometheus's `le`, as
@@ -62,6 +68,9 @@ const LATENCY_BOUNDS_US: [u64; 13] = [
     1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
     5_000_000, 10_000_000,
 ];
+
+/// Paths answered without a token: the orchestrator's probes and the metrics scrape.
+const OPEN_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 impl Shared {
     fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -90,15 +99,17 @@ pub struct QueryFront {
 impl QueryFront {
     /// Listen on `bind:port` (0: any free port) and forward what is not answered
     /// here to `127.0.0.1:backend_port`; keep at most `max_entries` budgets. With
-    /// `realtime`, the serving thread asks for SCHED_FIFO (see `realtime`).
+    /// `realtime`, the serving thread asks for SCHED_FIFO (see `realtime`). With
+    /// `auth_token`, requests must carry `Authorization: Bearer <auth_token>`.
     #[new]
-    #[pyo3(signature = (bind, port, backend_port, max_entries, realtime=false))]
+    #[pyo3(signature = (bind, port, backend_port, max_entries, realtime=false, auth_token=None))]
     fn new(
         bind: &str,
         port: u16,
         backend_port: u16,
         max_entries: usize,
         realtime: bool,
+        auth_token: Option<&str>,
     ) -> PyResult<Self> {
         let listener = std::net::TcpListener::bind((bind, port)).map_err(|e| {
             PyOSError::new_err(format!("query front: cannot listen on {bind}:{port}: {e}"))
@@ -112,6 +123,7 @@ impl QueryFront {
             forwarded: AtomicU64::new(0),
             latency_buckets: Default::default(),
             latency_sum_ns: AtomicU64::new(0),
+            token: auth_token.map(|t| t.as_bytes().into()),
         });
         let (stop, stopped) = oneshot::channel();
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -346,6 +358,14 @@ async fn answer(
     backend: Backend,
     backend_port: u16,
 ) -> Result<Response<Body>, Infallible> {
+    if !authorized(&request, &shared) {
+        let reason = "missing or wrong bearer token (Authorization: Bearer <HTTP_AUTH_TOKEN>)";
+        let mut response = error(StatusCode::UNAUTHORIZED, reason.into());
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return Ok(response);
+    }
     let started = Instant::now();
     if let Some(response) = from_committed(&request, &shared) {
         shared.hits.fetch_add(1, Ordering::Relaxed);
@@ -363,6 +383,25 @@ async fn answer(
     }
     shared.forwarded.fetch_add(1, Ordering::Relaxed);
     Ok(forward(request, backend, backend_port).await)
+}
+
+/// No token configured, an open path, or `Authorization: Bearer <token>` (the
+/// scheme in any case); the token compared in constant time.
+fn authorized<B>(request: &Request<B>, shared: &Shared) -> bool {
+    let Some(token) = &shared.token else {
+        return true;
+    };
+    if OPEN_PATHS.contains(&request.uri().path()) {
+        return true;
+    }
+    let Some(value) = request.headers().get(AUTHORIZATION) else {
+        return false;
+    };
+    let value = value.as_bytes();
+    if value.len() < 7 || !value[..7].eq_ignore_ascii_case(b"bearer ") {
+        return false;
+    }
+    value[7..].trim_ascii().ct_eq(token).into()
 }
 
 /// The budget from the committed values handed over, when the view would answer it
@@ -433,4 +472,46 @@ fn error(status: StatusCode, reason: String) -> Response<Body> {
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(token: Option<&str>) -> Shared {
+        Shared {
+            state: RwLock::new(State::default()),
+            max_entries: 0,
+            hits: AtomicU64::new(0),
+            forwarded: AtomicU64::new(0),
+            latency_buckets: Default::default(),
+            latency_sum_ns: AtomicU64::new(0),
+            token: token.map(|t| t.as_bytes().into()),
+        }
+    }
+
+    fn request(path: &str, authorization: Option<&str>) -> Request<()> {
+        let mut builder = Request::builder().uri(path);
+        if let Some(value) = authorization {
+            builder = builder.header(AUTHORIZATION, value);
+        }
+        builder.body(()).unwrap()
+    }
+
+    #[test]
+    fn a_token_is_required_except_on_the_open_paths() {
+        let on = shared(Some("s3cret"));
+        let budget = "/advertisers/a-1/budget";
+        assert!(authorized(&request(budget, Some("Bearer s3cret")), &on));
+        assert!(authorized(&request(budget, Some("bearer  s3cret ")), &on));
+        assert!(!authorized(&request(budget, None), &on));
+        assert!(!authorized(&request(budget, Some("Bearer s3cre")), &on));
+        assert!(!authorized(&request(budget, Some("Bearer s3cret2")), &on));
+        assert!(!authorized(&request(budget, Some("Basic s3cret")), &on));
+        assert!(!authorized(&request("/stats", Some("s3cret")), &on));
+        for open in OPEN_PATHS {
+            assert!(authorized(&request(open, None), &on));
+        }
+        assert!(authorized(&request(budget, None), &shared(None)));
+    }
 }

@@ -51,6 +51,12 @@ def test_kafka_is_apache_image_in_kraft_mode(services: dict[str, Any]) -> None:
     assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "1"
 
 
+def test_kafka_image_is_the_default_pinned_version(services: dict[str, Any]) -> None:
+    from infra.kafka.jars import pinned_versions
+
+    assert services["kafka"]["image"] == f"apache/kafka:{pinned_versions()[0]}"
+
+
 def test_worker_talks_to_kafka_and_keeps_state(services: dict[str, Any]) -> None:
     worker = services["worker"]
     env = _env(worker)

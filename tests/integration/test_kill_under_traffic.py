@@ -20,6 +20,9 @@ from tests.integration.test_replay import verify
 pytestmark = pytest.mark.integration
 
 
+# Also on 3.9.1 (make test-compat): SIGKILLs leave transactions open for the broker to
+# abort when the restarted worker fences them, and the group rejoins.
+@pytest.mark.compat
 async def test_orders_survive_kills_in_the_middle_of_traffic(deployment, workers, tmp_path):  # type: ignore[no-untyped-def]
     (worker,) = workers(1)
     await worker.wait_ready()

@@ -153,3 +153,22 @@ def test_retentions_read_durations_and_name_a_bad_one(monkeypatch: pytest.Monkey
     monkeypatch.setenv("RETENTION_DAILY_STATS", "0s")
     with pytest.raises(ConfigError, match="RETENTION_DAILY_STATS"):
         load_settings()
+
+
+def test_http_auth_token_is_off_by_default_and_sent_as_a_bearer_header(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().http_auth_token is None
+    assert load_settings().http_auth_headers == {}
+    monkeypatch.setenv("HTTP_AUTH_TOKEN", "t0ken-of-sixteen-chars")
+    settings = load_settings()
+    assert settings.http_auth_headers == {"Authorization": "Bearer t0ken-of-sixteen-chars"}
+    assert "t0ken" not in repr(settings)
+
+
+@pytest.mark.parametrize("bad", ["short", "has a space in it here", "nöt-ascii-but-long-enough"])
+def test_a_bad_token_is_named_but_never_shown(monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
+    monkeypatch.setenv("HTTP_AUTH_TOKEN", bad)
+    with pytest.raises(ConfigError, match="HTTP_AUTH_TOKEN:") as caught:
+        load_settings()
+    assert bad not in str(caught.value)

@@ -56,10 +56,10 @@ def front(backend):  # type: ignore[no-untyped-def]
     f.close()
 
 
-async def get(front, path: str, method: str = "GET", data: bytes | None = None):  # type: ignore[no-untyped-def]
+async def get(front, path: str, method: str = "GET", data: bytes | None = None, headers=None):  # type: ignore[no-untyped-def]
     async with aiohttp.ClientSession() as http:
         url = URL(f"http://127.0.0.1:{front.port}{path}", encoded=True)  # as written: %2D stays %2D
-        async with http.request(method, url, data=data) as resp:
+        async with http.request(method, url, data=data, headers=headers) as resp:
             return resp.status, resp.headers, await resp.read()
 
 
@@ -235,3 +235,30 @@ def test_the_front_follows_readiness_and_recovers_from_a_deactivation_elsewhere(
         assert f.native.active is None
     finally:
         f.native.close()
+
+
+async def test_with_a_token_it_refuses_what_lacks_it_and_lets_the_rest_through(backend) -> None:  # type: ignore[no-untyped-def]
+    port, seen = backend
+    token = "front-token-0123456789"
+    f = budget_kernel.QueryFront("127.0.0.1", 0, port, 3, auth_token=token)
+    try:
+        f.activate([1])
+        f.publish(1, {b"a-1": STORED}, DELETED)
+        for headers in (None, {"Authorization": "Bearer wrong-token-0123456789"}, {"Authorization": token}):
+            for path in ("/advertisers/a-1/budget", "/stats"):
+                status, got, body = await get(f, path, headers=headers)
+                assert (status, got["WWW-Authenticate"]) == (401, "Bearer"), (path, headers)
+                assert "bearer token" in orjson.loads(body)["error"]
+        assert seen == [], "refused requests never reach the worker's web server"
+
+        right = {"Authorization": f"Bearer {token}"}
+        status, got, _ = await get(f, "/advertisers/a-1/budget", headers=right)
+        assert (status, served_here(got)) == (200, True)
+        status, got, _ = await get(f, "/stats", headers=right)
+        assert (status, got["X-Backend"]) == (418, "yes")
+        assert seen[-1].headers["Authorization"] == f"Bearer {token}", "passed on for the view to check too"
+        for open_path in ("/healthz", "/readyz", "/metrics"):
+            status, _, _ = await get(f, open_path)
+            assert status == 418, open_path
+    finally:
+        f.close()
