@@ -4,6 +4,8 @@ them (imported by the eos tests; not a test module)."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -49,3 +51,23 @@ class FakeProducer:
         fut = asyncio.get_running_loop().create_future()
         fut.set_result(SimpleNamespace(offset=0))
         return fut
+
+
+class FakeEvent:  # weak-referenceable, like faust's Event
+    def __init__(self, partition: int) -> None:
+        self.message = SimpleNamespace(partition=partition, topic="ad-clicks")
+
+
+def open_store(table: Any, prefix: str) -> Iterator[Any]:
+    """A fresh TransactionalStore of ``table`` on RocksDB (a fixture's body): closed after."""
+    from app import app
+    from eos.store import TransactionalStore
+
+    store = TransactionalStore(
+        "rocksdb://", app, table, table_name=f"{prefix}-{uuid.uuid4().hex[:6]}",
+        key_type=bytes, key_serializer="raw", value_serializer="raw",
+        options={"driver": "rocksdict"},
+    )  # fmt: skip
+    yield store
+    for db in store._dbs.values():
+        db.close()

@@ -4,9 +4,11 @@ a cutoff, dropped with the keys it expires; never visible as table data."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
+from eos_fakes import FakeEvent, open_store
 from faust.types import TP
 
 from app import app
@@ -15,21 +17,9 @@ from streaming.batches import _as_current
 from tables import seen_budget_events
 
 
-class FakeEvent:  # weak-referenceable, like faust's Event
-    def __init__(self, partition: int) -> None:
-        self.message = SimpleNamespace(partition=partition, topic="ad-clicks")
-
-
 @pytest.fixture
-def store() -> TransactionalStore:
-    s = TransactionalStore(
-        "rocksdb://", app, seen_budget_events, table_name=f"eos-index-{uuid.uuid4().hex[:6]}",
-        key_type=bytes, key_serializer="raw", value_serializer="raw",
-        options={"driver": "rocksdict"},
-    )  # fmt: skip
-    yield s
-    for db in s._dbs.values():
-        db.close()
+def store() -> Iterator[TransactionalStore]:
+    yield from open_store(seen_budget_events, "eos-index")
 
 
 def index_of(store: TransactionalStore, partition: int) -> list[bytes]:

@@ -7,11 +7,11 @@ here fails: it writes through at once (defect 2).
 from __future__ import annotations
 
 import re
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
+from eos_fakes import FakeEvent, open_store
 from faust.types import TP
 
 from app import app
@@ -21,21 +21,9 @@ from streaming.batches import _as_current
 from tables import budgets
 
 
-class FakeEvent:  # weak-referenceable, like faust's Event
-    def __init__(self, partition: int) -> None:
-        self.message = SimpleNamespace(partition=partition, topic="ad-clicks")
-
-
 @pytest.fixture
-def store() -> TransactionalStore:
-    s = TransactionalStore(
-        "rocksdb://", app, budgets, table_name=f"eos-unit-{uuid.uuid4().hex[:6]}",
-        key_type=bytes, key_serializer="raw", value_serializer="raw",
-        options={"driver": "rocksdict"},
-    )  # fmt: skip
-    yield s
-    for db in s._dbs.values():
-        db.close()
+def store() -> Iterator[TransactionalStore]:
+    yield from open_store(budgets, "eos-unit")
 
 
 def on_disk(store: TransactionalStore, partition: int, key: bytes) -> bytes | None:
