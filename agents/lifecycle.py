@@ -1,7 +1,8 @@
 """Order lifecycle events -> one state per user (domain/lifecycle.py).
 
 Invalid transitions and malformed events go to the dead-letter topic with their
-reason; a repeat of an order's current status counts as a duplicate.
+reason; a redelivered event (its event_id already applied to its order) and a
+repeat of an order's current status count as duplicates and change nothing.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from app import topics
 from config import settings
 from domain.errors import InvalidRecord
-from domain.lifecycle import DUPLICATE, apply_event, parse_order_event
+from domain.lifecycle import DUPLICATES, apply_event, parse_order_event
 from streaming import Tally
 from streaming.deadletter import dlq_headers
 from streaming.partition_batch import PartitionBatch, batch_agent
@@ -32,7 +33,7 @@ def apply_order_events(batch: PartitionBatch) -> None:
             batch.send(topics.order_events_dlq, record.key, record.value, dlq_headers(record, error))
             tally.dead_lettered += 1
             continue
-        if outcome == DUPLICATE:
+        if outcome in DUPLICATES:
             tally.duplicates += 1
             continue
         batch.put(order_lifecycle, event.user_id, state)

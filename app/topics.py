@@ -33,7 +33,7 @@ orders_dlq = _topic(settings.topic_orders_dlq)
 orders_by_category = _topic(f"{settings.app_id}-orders-by-category-repartition", internal=True)
 category_totals = _topic(settings.topic_category_totals, compacted=True)
 
-# Order lifecycle events (placed, paid, shipped, delivered, cancelled), keyed by user_id
+# Order lifecycle events (created, paid, shipped, delivered, cancelled), keyed by user_id
 order_events = _topic(settings.topic_order_events)
 order_events_dlq = _topic(settings.topic_order_events_dlq)
 

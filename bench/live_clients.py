@@ -1,7 +1,7 @@
 """``python -m bench.live_clients``: many live-push clients on one worker.
 
 Starts a broker and one worker, opens CLIENTS server-sent event streams
-(/users/{user}/orders/live, spread over USERS users), produces EVENTS lifecycle
+(/users/{user}/orders/stream, spread over USERS users), produces EVENTS lifecycle
 events for those users, and waits until every client shows its user's final
 counts from the oracle. Prints one line: the clients, the events they received,
 the seconds from the last produced record to the last client at its final state,
@@ -33,7 +33,7 @@ class Client:
 
 async def follow(http: aiohttp.ClientSession, url: str, client: Client, want: dict) -> None:
     try:
-        async with http.get(f"{url}/users/{client.user}/orders/live") as resp:
+        async with http.get(f"{url}/users/{client.user}/orders/stream") as resp:
             assert resp.status == 200, resp.status
             async for raw in resp.content:
                 if raw.startswith(b"data:"):

@@ -83,14 +83,18 @@ async def compare_clicks(http: aiohttp.ClientSession, url: str, oracle: dict) ->
 
 
 async def compare_lifecycle(http: aiohttp.ClientSession, url: str, oracle: dict) -> tuple[int, list[str]]:
-    """Exact check of the lifecycle workload: counts by status, per user and in all."""
+    """Exact check of the lifecycle workload: counts by status, per user and in all,
+    and the oracle's sample of orders through GET /orders/{order_id}."""
     diffs = await compare_accounting(http, url, oracle)
     total = await _get(http, f"{url}/lifecycle")
     diffs += diff_counts(f"{url} lifecycle", oracle["counts"], total["counts"], tuple(oracle["counts"]))
     for user, counts in sorted(oracle["users"].items()):
         live = (await _get(http, f"{url}/users/{user}/orders"))["counts"]
         diffs += diff_counts(f"{url} {user}", counts, live, tuple(counts))
-    return len(oracle["topics"]) + 1 + len(oracle["users"]), diffs
+    for order_id, want in sorted(oracle["orders"].items()):
+        got = await _get(http, f"{url}/orders/{order_id}", user_id=want["user_id"])
+        diffs += diff_counts(f"{url} order {order_id}", want, got, ("status", "version"))
+    return len(oracle["topics"]) + 1 + len(oracle["users"]) + len(oracle["orders"]), diffs
 
 
 COMPARERS = {"orders": compare_orders, "clicks": compare_clicks, "lifecycle": compare_lifecycle}

@@ -131,7 +131,8 @@ class Settings(BaseSettings):
     topic_order_events: str = "order-events"
     topic_order_events_dlq: str = "order-events.dlq"
     # Seconds of a user's event time a delivered or cancelled order stays in the
-    # order_lifecycle table after its last change (its counts stay for good).
+    # order_lifecycle table after its latest event (its counts stay for good); its
+    # event_ids, the lifecycle's duplicate filter, go with it (docs/live-push.md).
     order_retention: int = Field(24 * 3600, ge=0, le=365 * 24 * 3600)
     topic_ad_budget: str = "ad-budget"
     topic_ad_budget_dlq: str = "ad-budget.dlq"

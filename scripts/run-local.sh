@@ -35,7 +35,7 @@ up() {
   .venv/bin/faust -A app loadgen orders --count 2000 --seed 1 --oracle "$DATA/orders-oracle.json"
   .venv/bin/faust -A app loadgen clicks --count 5000 --advertisers 50 --rounds 2 --seed 1 \
     --oracle "$DATA/clicks-oracle.json"
-  # Replayed lifecycle steps are mostly dead-lettered (an order is placed once).
+  # Replayed, lifecycle events are mostly duplicates (their event_ids are kept with their orders).
   .venv/bin/faust -A app loadgen lifecycle --count 3000 --seed 1 --oracle "$DATA/lifecycle-oracle.json"
   cat <<MSG
 
@@ -48,7 +48,7 @@ Try:
   curl "$URL/advertisers/a-1/daily?from=2026-11-24&to=2026-11-26"
   curl $URL/lifecycle
   curl $URL/users/u-1/orders
-  curl -N $URL/users/u-1/orders/live      # server-sent events of u-1's committed state
+  curl -N $URL/users/u-1/orders/stream    # server-sent events of u-1's committed state
   curl $URL/stats
 Check against the oracles:
   .venv/bin/faust -A app verify --oracle $DATA/orders-oracle.json --url $URL

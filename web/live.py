@@ -1,4 +1,4 @@
-"""GET /users/{user_id}/orders/live: server-sent events of a user's committed lifecycle state.
+"""GET /users/{user_id}/orders/stream: server-sent events of a user's committed lifecycle state.
 
 Each event is the user's state as a transaction committed it (the runtime's commit
 listeners: nothing uncommitted is ever sent), ``id:`` its per-user version
@@ -48,8 +48,8 @@ def last_event_id(raw: str | None) -> int:
     return int(raw)
 
 
-@app.page("/users/{user_id}/orders/live")
-class UserOrdersLive(View):
+@app.page("/users/{user_id}/orders/stream")
+class UserOrdersStream(View):
     async def get(self, request: Request, user_id: str) -> Response:
         try:
             last = last_event_id(request.headers.get("Last-Event-ID", request.query.get("last_event_id")))

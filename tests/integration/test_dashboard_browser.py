@@ -23,7 +23,7 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 )  # fmt: skip
 SHOWN = (
-    "JSON.stringify(Object.fromEntries(['placed','paid','shipped','delivered','cancelled']"
+    "JSON.stringify(Object.fromEntries(['created','paid','shipped','delivered','cancelled']"
     ".map(s => [s, document.getElementById('status-' + s).textContent])))"
 )
 

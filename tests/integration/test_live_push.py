@@ -69,7 +69,7 @@ async def test_a_stream_resumes_after_the_owner_is_killed_and_ends_on_the_oracle
     (first,) = workers(1, LIVE_HEARTBEAT="1")
     await first.wait_ready()
     events: list[dict] = []
-    reader = asyncio.create_task(read_events(f"{first.url}/users/u-1/orders/live", 0, events, 10**9))
+    reader = asyncio.create_task(read_events(f"{first.url}/users/u-1/orders/stream", 0, events, 10**9))
     await produce(deployment.bootstrap, topic, records[:200])
     for _ in range(300):  # until the stream has shown some committed changes
         if events:
@@ -93,7 +93,7 @@ async def test_a_stream_resumes_after_the_owner_is_killed_and_ends_on_the_oracle
             await asyncio.sleep(0.2)
     assert final is not None and final["counts"] == want, second.log_tail()
     await asyncio.wait_for(
-        read_events(f"{second.url}/users/u-1/orders/live", seen, events, final["version"]), 30
+        read_events(f"{second.url}/users/u-1/orders/stream", seen, events, final["version"]), 30
     )
     ids = [e["id"] for e in events]
     assert ids == sorted(set(ids)), "ids must grow strictly, across the restart"
@@ -102,11 +102,17 @@ async def test_a_stream_resumes_after_the_owner_is_killed_and_ends_on_the_oracle
     # Resuming at the latest id sends nothing old: the next event is the next change.
     after: list[dict] = []
     resumed = asyncio.create_task(
-        read_events(f"{second.url}/users/u-1/orders/live", final["version"], after, final["version"] + 1)
+        read_events(f"{second.url}/users/u-1/orders/stream", final["version"], after, final["version"] + 1)
     )
     await asyncio.sleep(1)  # not an assertion: lets the stream open before the change
     extra = orjson.dumps(
-        {"order_id": "o-extra", "user_id": "u-1", "status": "placed", "at": "2026-11-24T10:00:00+09:00"}
+        {
+            "event_id": "e-extra",
+            "order_id": "o-extra",
+            "user_id": "u-1",
+            "status": "created",
+            "ts": "2026-11-24T10:00:00+09:00",
+        }
     )
     await produce(deployment.bootstrap, topic, [(b"u-1", extra)])
     await asyncio.wait_for(resumed, 30)
@@ -125,14 +131,14 @@ async def test_a_stream_resumes_after_the_owner_is_killed_and_ends_on_the_oracle
     for e in events:  # each state is a consistent committed one: its counts are its orders
         counts = e["state"]["counts"]
         open_orders = [o["status"] for o in e["state"]["orders"].values()]
-        for status in ("placed", "paid", "shipped"):
+        for status in ("created", "paid", "shipped"):
             assert counts[status] == open_orders.count(status), e
 
 
 async def test_streams_past_the_limit_get_503_json_and_bad_ids_400(deployment, workers):  # type: ignore[no-untyped-def]
     (worker,) = workers(1, LIVE_MAX_STREAMS="1")
     await worker.wait_ready()
-    url = f"{worker.url}/users/u-9/orders/live"
+    url = f"{worker.url}/users/u-9/orders/stream"
     async with aiohttp.ClientSession() as http:
         async with http.get(url, headers={"Last-Event-ID": "x1"}) as resp:
             assert resp.status == 400 and "error" in await resp.json()

@@ -13,23 +13,24 @@ DLQ = topics.order_events_dlq.get_topic_name()
 T0 = 1_795_500_000.0
 
 
-def event(status: str, order_id: str = "o-1", user: str = "u-1") -> bytes:
-    return orjson.dumps(
-        {"order_id": order_id, "user_id": user, "status": status, "at": "2026-11-24T10:15:00+09:00"}
-    )
+def event(status: str, order_id: str = "o-1", user: str = "u-1", event_id: str = "") -> bytes:
+    body = {"order_id": order_id, "user_id": user, "status": status, "ts": "2026-11-24T10:15:00+09:00"}
+    return orjson.dumps({"event_id": event_id or f"{order_id}-{status}", **body})
 
 
 async def test_events_fold_into_the_users_state_and_bad_steps_are_dead_lettered(sent) -> None:  # type: ignore[no-untyped-def]
     from tables import accounting, order_lifecycle
 
     feed = [
-        (b"u-1", event("placed")),
+        (b"u-1", event("created")),
         (b"u-1", event("paid")),
-        (b"u-1", event("paid")),  # duplicate
+        (b"u-1", event("paid", event_id="again")),  # the same status again: duplicate
         (b"u-1", event("delivered")),  # paid -> delivered: invalid
-        (b"u-1", event("placed", "o-2")),
+        (b"u-1", event("created", "o-2")),
         (b"u-1", event("cancelled", "o-2")),
-        (b"u-2", event("placed", user="u-2")),
+        (b"u-1", event("created", "o-2")),  # redelivered (same event_id): duplicate
+        (b"u-2", event("created", user="u-2")),
+        (b"u-1", event("placed", "o-3")),  # no longer a status: schema
         (b"u-1", b"{"),
     ]
     async with lifecycle_agents.apply_order_events.test_context() as agent:
@@ -37,17 +38,21 @@ async def test_events_fold_into_the_users_state_and_bad_steps_are_dead_lettered(
             await agent.put(value, key=key, partition=1, timestamp=T0)
         await settle({EVENTS: len(feed)})
     state = rows(order_lifecycle)
-    assert state["u-1"]["orders"] == {
-        "o-1": {"status": "paid", "version": 2, "at": 1_795_482_900},
-        "o-2": {"status": "cancelled", "version": 2, "at": 1_795_482_900},
+    assert {o: (v["status"], v["version"]) for o, v in state["u-1"]["orders"].items()} == {
+        "o-1": ("paid", 2),
+        "o-2": ("cancelled", 2),
     }
-    assert state["u-1"]["counts"] == {"placed": 0, "paid": 1, "shipped": 0, "delivered": 0, "cancelled": 1}
+    assert [h["event_id"] for h in state["u-1"]["orders"]["o-2"]["history"]] == [
+        "o-2-created",
+        "o-2-cancelled",
+    ]
+    assert state["u-1"]["counts"] == {"created": 0, "paid": 1, "shipped": 0, "delivered": 0, "cancelled": 1}
     assert state["u-1"]["version"] == 4
-    assert state["u-2"]["counts"]["placed"] == 1
+    assert state["u-2"]["counts"]["created"] == 1
     assert sent.topics() == {DLQ}
     reasons = [dict(d["headers"])["dlq.reason"] for d in sent[DLQ]]
-    assert reasons == [b"invalid_transition", b"not_json"]
-    assert [d["value"] for d in sent[DLQ]] == [event("delivered"), b"{"]
+    assert reasons == [b"invalid_transition", b"schema", b"not_json"]
+    assert [d["value"] for d in sent[DLQ]] == [event("delivered"), event("placed", "o-3"), b"{"]
     assert rows(accounting) == {
-        f"{EVENTS}/1": {"consumed": 8, "processed": 5, "duplicates": 1, "dead_lettered": 2}
+        f"{EVENTS}/1": {"consumed": 10, "processed": 5, "duplicates": 2, "dead_lettered": 3}
     }
