@@ -127,7 +127,6 @@ def create_app(settings: Settings) -> StreamsApp:
     front = query_front_enabled(settings)
     sys.setswitchinterval(gil_switch_interval(settings, front))
     gc.set_threshold(settings.gc_gen0_threshold, *gc.get_threshold()[1:])
-    store = "rocksdb://" if settings.store == "rocksdb" else "memory://"
     datadir = settings.store_dir / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = StreamsApp(
@@ -145,7 +144,7 @@ def create_app(settings: Settings) -> StreamsApp:
         producer_acks=-1,
         producer_linger=settings.producer_linger,
         producer_max_batch_size=settings.producer_max_batch_bytes,
-        store=store,
+        store="rocksdb://",
         datadir=str(datadir),
         table_standby_replicas=settings.standby_replicas,
         topic_partitions=settings.topic_partitions,

@@ -141,7 +141,6 @@ class Settings(BaseSettings):
     topic_ad_budget_status: str = "ad-budget-status"
 
     # Local state
-    store: str = Field("rocksdb", pattern=r"^(rocksdb|memory)$")
     store_dir: Path = Path(".data/state")
     # Retention of the time-bounded tables, in stream time (record timestamps,
     # event time for the hourly and daily buckets): keys past it leave RocksDB

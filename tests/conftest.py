@@ -20,7 +20,6 @@ import tempfile
 pytest_plugins = ["infra.kafka.pytest_plugin"]
 
 _UNIT_ENV = {
-    "STORE": "rocksdb",
     "PROCESSING_GUARANTEE": "exactly_once",
     "STORE_DIR": tempfile.mkdtemp(prefix="unit-state-"),
 }
@@ -45,5 +44,5 @@ finally:
 # faust's Worker sets this before any table opens its store; with it, tables get
 # the transactional store (eos.table) as they do in production.
 _built.in_worker = True
-assert _built.settings.store == "rocksdb"
+assert _built.conf.store.scheme == "rocksdb"
 assert _built.in_transaction
