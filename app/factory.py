@@ -152,7 +152,9 @@ def create_app(settings: Settings) -> StreamsApp:
         web_bind="127.0.0.1" if front else settings.web_bind,
         web_host=settings.web_host,
         web_port=backend_port(settings) if front else settings.web_port,
-        web_in_thread=settings.web_in_thread,
+        # HTTP from its own thread and event loop, so a query waits for a GIL
+        # slice, not for the processing loop's current step (a commit, a batch hand-off).
+        web_in_thread=True,
         canonical_url=settings.canonical_url,
         key_serializer="raw",
         value_serializer="raw",

@@ -158,10 +158,6 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, le=65535)
     web_bind: str = "0.0.0.0"
-    # Serve HTTP from its own thread and event loop (Faust's web_in_thread), so a
-    # query waits for a GIL slice, not for the processing loop's current step
-    # (a commit, a batch hand-off) to finish.
-    web_in_thread: bool = True
     # The query front (native/, needs the budget kernel): WEB_PORT is served by a
     # thread in Rust that answers GET /advertisers/{id}/budget from the budgets this
     # worker committed, without the GIL; everything else goes on to Faust's web
