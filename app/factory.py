@@ -80,17 +80,16 @@ class StreamsApp(faust.App):
         await ensure_topics(self.settings, self.startup_topics(), copartitioned=topics.COPARTITIONED)
         await super().on_first_start()
         self.add_future(recovery_progress.watch(self))  # timers only start after recovery
-        settle_heap(self.settings)
+        settle_heap()
         self.log.info("gc: thresholds %s, %d objects frozen", gc.get_threshold(), gc.get_freeze_count())
 
 
-def settle_heap(settings: Settings) -> None:
-    """With GC_FREEZE, keep the objects alive after start-up (modules, the app)
-    out of every later collection: a full collection then walks only what
-    processing made, and stalls HTTP queries and the handler less."""
-    if settings.gc_freeze:
-        gc.collect()  # what is garbage now would never be collected once frozen
-        gc.freeze()
+def settle_heap() -> None:
+    """Keep the objects alive after start-up (modules, the app) out of every
+    later collection: a full collection then walks only what processing made,
+    and stalls HTTP queries and the handler less."""
+    gc.collect()  # what is garbage now would never be collected once frozen
+    gc.freeze()
 
 
 _WEB_ENV = {"WEB_BIND", "WEB_HOST", "WEB_PORT", "NODE_CANONICAL_URL"}
