@@ -80,17 +80,16 @@ class StreamsApp(faust.App):
         await ensure_topics(self.settings, self.startup_topics(), copartitioned=topics.COPARTITIONED)
         await super().on_first_start()
         self.add_future(recovery_progress.watch(self))  # timers only start after recovery
-        settle_heap(self.settings)
+        settle_heap()
         self.log.info("gc: thresholds %s, %d objects frozen", gc.get_threshold(), gc.get_freeze_count())
 
 
-def settle_heap(settings: Settings) -> None:
-    """With GC_FREEZE, keep the objects alive after start-up (modules, the app)
-    out of every later collection: a full collection then walks only what
-    processing made, and stalls HTTP queries and the handler less."""
-    if settings.gc_freeze:
-        gc.collect()  # what is garbage now would never be collected once frozen
-        gc.freeze()
+def settle_heap() -> None:
+    """Keep the objects alive after start-up (modules, the app) out of every
+    later collection: a full collection then walks only what processing made,
+    and stalls HTTP queries and the handler less."""
+    gc.collect()  # what is garbage now would never be collected once frozen
+    gc.freeze()
 
 
 _WEB_ENV = {"WEB_BIND", "WEB_HOST", "WEB_PORT", "NODE_CANONICAL_URL"}
@@ -127,7 +126,6 @@ def create_app(settings: Settings) -> StreamsApp:
     front = query_front_enabled(settings)
     sys.setswitchinterval(gil_switch_interval(settings, front))
     gc.set_threshold(settings.gc_gen0_threshold, *gc.get_threshold()[1:])
-    store = "rocksdb://" if settings.store == "rocksdb" else "memory://"
     datadir = settings.store_dir / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = StreamsApp(
@@ -145,7 +143,7 @@ def create_app(settings: Settings) -> StreamsApp:
         producer_acks=-1,
         producer_linger=settings.producer_linger,
         producer_max_batch_size=settings.producer_max_batch_bytes,
-        store=store,
+        store="rocksdb://",
         datadir=str(datadir),
         table_standby_replicas=settings.standby_replicas,
         topic_partitions=settings.topic_partitions,
@@ -153,7 +151,9 @@ def create_app(settings: Settings) -> StreamsApp:
         web_bind="127.0.0.1" if front else settings.web_bind,
         web_host=settings.web_host,
         web_port=backend_port(settings) if front else settings.web_port,
-        web_in_thread=settings.web_in_thread,
+        # HTTP from its own thread and event loop, so a query waits for a GIL
+        # slice, not for the processing loop's current step (a commit, a batch hand-off).
+        web_in_thread=True,
         canonical_url=settings.canonical_url,
         key_serializer="raw",
         value_serializer="raw",

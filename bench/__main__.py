@@ -13,12 +13,11 @@ import sys
 import tempfile
 
 # This process imports the app's modules (cli.compare, cli.produce), which build the
-# Faust app from the environment: make that in-memory, and keep its state out of .data/.
+# Faust app from the environment: it never runs as a worker (no table opens); keep its
+# state directory out of .data/.
 _DRIVER_STATE = tempfile.mkdtemp(prefix="bench-driver-")
 atexit.register(shutil.rmtree, _DRIVER_STATE, True)
-os.environ.update(
-    STORE="memory", PROCESSING_GUARANTEE="at_least_once", APP_ID="bench-driver", STORE_DIR=_DRIVER_STATE
-)
+os.environ.update(PROCESSING_GUARANTEE="at_least_once", APP_ID="bench-driver", STORE_DIR=_DRIVER_STATE)
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 import asyncio  # noqa: E402

@@ -26,7 +26,6 @@ from typing import Any
 def _env(store_dir: str) -> None:
     os.environ.update(
         APP_ID=f"handler-bench-{uuid.uuid4().hex[:8]}",
-        STORE="rocksdb",
         STORE_DIR=store_dir,
         PROCESSING_GUARANTEE="exactly_once",
         TOPIC_AD_CLICKS="ad-clicks",

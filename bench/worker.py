@@ -49,7 +49,6 @@ class Worker:
             KAFKA_BOOTSTRAP_SERVERS=bootstrap,
             APP_ID=name,
             PROCESSING_GUARANTEE="exactly_once",
-            STORE="rocksdb",
             STORE_DIR=str(self.dir / "state"),
             WEB_HOST="127.0.0.1",
             WEB_PORT=str(self.port),

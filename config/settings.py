@@ -102,14 +102,12 @@ class Settings(BaseSettings):
     # lookups without the GIL, so with it the long slice is the better trade.
     gil_switch_interval: float | None = Field(None, ge=0.00005, le=0.1)
     # Python's cyclic GC: allocations between young collections (Python's default
-    # is 700), and whether to freeze the objects alive after start-up. A batch
+    # is 700; the start-up heap is frozen too, app.factory.settle_heap). A batch
     # allocates and frees objects by the hundred thousand, nearly all freed by
     # reference counting: collecting them every 700 allocations cost about a
     # tenth of the worker's CPU. In the bench, side by side, 200,000 used less
-    # CPU per drain than 50,000 in 3 rounds of 3, and than 1,000,000 in 2 of 3;
-    # a frozen start-up heap shortens full collections.
+    # CPU per drain than 50,000 in 3 rounds of 3, and than 1,000,000 in 2 of 3.
     gc_gen0_threshold: int = Field(200_000, ge=100, le=10_000_000)
-    gc_freeze: bool = True
     # How soon the group notices a dead worker (Faust's default is 60 s).
     session_timeout: float = Field(10.0, ge=3, le=300)
     # Prometheus metrics on GET /metrics (streaming.metrics); off only to measure their cost.
@@ -142,7 +140,6 @@ class Settings(BaseSettings):
     topic_ad_budget_status: str = "ad-budget-status"
 
     # Local state
-    store: str = Field("rocksdb", pattern=r"^(rocksdb|memory)$")
     store_dir: Path = Path(".data/state")
     # Retention of the time-bounded tables, in stream time (record timestamps,
     # event time for the hourly and daily buckets): keys past it leave RocksDB
@@ -160,10 +157,6 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, le=65535)
     web_bind: str = "0.0.0.0"
-    # Serve HTTP from its own thread and event loop (Faust's web_in_thread), so a
-    # query waits for a GIL slice, not for the processing loop's current step
-    # (a commit, a batch hand-off) to finish.
-    web_in_thread: bool = True
     # The query front (native/, needs the budget kernel): WEB_PORT is served by a
     # thread in Rust that answers GET /advertisers/{id}/budget from the budgets this
     # worker committed, without the GIL; everything else goes on to Faust's web

@@ -207,7 +207,7 @@ async def _note_offset(fut: Any, store: TransactionalStore, partition: int, coun
 def _store(table: Any) -> TransactionalStore:
     store = table.data
     if not isinstance(store, TransactionalStore):
-        raise TypeError(f"table {table.name} is not transactional; the batch path needs STORE=rocksdb")
+        raise TypeError(f"table {table.name} is not transactional; the batch path needs exactly_once")
     return store
 
 

@@ -43,5 +43,5 @@ def _bounded_changelog() -> dict[str, int | float]:
 
 
 def text_key(key: str | bytes) -> str:
-    """Table keys come back as bytes from RocksDB and as str from the memory store."""
+    """Table keys come back as bytes from RocksDB (str when a view passes its own)."""
     return key.decode() if isinstance(key, bytes) else key

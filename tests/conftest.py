@@ -2,8 +2,9 @@
 
 The Faust app is built from the environment when ``app.app`` is first used (by
 any test module, e.g. through ``cli``), so it is configured here, before
-collection: in-memory tables, at-least-once, a throw-away state directory; then
-the environment is restored, so worker subprocesses started by integration
+collection as production runs it (exactly_once, RocksDB tables, seen as from
+inside a worker), with a throw-away state directory; then the environment is
+restored, so worker subprocesses started by integration
 tests see the real configuration. Kafka fixtures: ``kafka_bootstrap``,
 ``kafka_cluster``, and the ``integration`` marker.
 """
@@ -19,8 +20,7 @@ import tempfile
 pytest_plugins = ["infra.kafka.pytest_plugin"]
 
 _UNIT_ENV = {
-    "STORE": "memory",
-    "PROCESSING_GUARANTEE": "at_least_once",
+    "PROCESSING_GUARANTEE": "exactly_once",
     "STORE_DIR": tempfile.mkdtemp(prefix="unit-state-"),
 }
 atexit.register(shutil.rmtree, _UNIT_ENV["STORE_DIR"], True)
@@ -41,5 +41,8 @@ finally:
         else:
             os.environ[_name] = _value
 
-assert _app.app.settings.store == "memory"
-assert not _app.app.settings.exactly_once
+# faust's Worker sets this before any table opens its store; with it, tables get
+# the transactional store (eos.table) as they do in production.
+_built.in_worker = True
+assert _built.conf.store.scheme == "rocksdb"
+assert _built.in_transaction

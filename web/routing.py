@@ -23,7 +23,7 @@ _clients: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
 
 
 def http_client() -> aiohttp.ClientSession:
-    """The running loop's client session: with WEB_IN_THREAD the views run on
+    """The running loop's client session: the views run on
     the web server's own loop, and a session works only on the loop it began on
     (``app.http_client`` would be the first caller's)."""
     loop = asyncio.get_running_loop()

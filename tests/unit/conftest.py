@@ -8,7 +8,7 @@ import pytest
 
 import app as _app  # configured by tests/conftest.py
 
-assert _app.app.settings.store == "memory"
+assert _app.app.in_transaction  # production's configuration
 
 
 _real_connect = socket.socket.connect

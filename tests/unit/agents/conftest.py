@@ -1,61 +1,32 @@
-"""Drive the real agents with Faust's ``agent.test_context()``: no broker.
-
-``tests/unit/conftest.py`` built the app with the in-memory store and
-at-least-once processing. Here every topic's ``send`` is replaced by a recorder
-(the agents call ``topics.<name>.send(...)``), and every table starts empty.
-Table writes still go through Faust (their changelog records are only queued
-in the never-started producer's buffer).
-"""
+"""The agents under test run on the production path: ``tests/conftest.py`` built
+the app with exactly_once and RocksDB, and ``worker`` (agent_support.Worker)
+drives its batch handlers with transactional stores of its own per test."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
 
 import pytest
+from agent_support import Sent, Worker
 
-import tables
-from app import app, topics
-
-
-class Sent:
-    """Everything the agents sent, per topic name, in order."""
-
-    def __init__(self) -> None:
-        self.by_topic: dict[str, list[dict[str, Any]]] = defaultdict(list)
-
-    def __getitem__(self, topic: str) -> list[dict[str, Any]]:
-        return self.by_topic[topic]
-
-    def topics(self) -> set[str]:
-        return {t for t, sent in self.by_topic.items() if sent}
+from app import app
 
 
 @pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
-    record = Sent()
-    for topic in topics.ALL:
-        name = topic.get_topic_name()
-
-        async def send(*, _name: str = name, **kwargs: Any) -> None:
-            record[_name].append(kwargs)
-
-        monkeypatch.setattr(topic, "send", send)
-    return record
-
-
-ALL_TABLES = [getattr(tables, name) for name in tables.__all__]
+def worker(tmp_path: Path) -> Iterator[Worker]:
+    assert app.in_transaction and app.conf.store.scheme == "rocksdb"
+    stores = {table: table._data for table in app.tables.values()}
+    gate = app.runtime.gate
+    running = Worker(app, tmp_path)
+    yield running
+    running.close()
+    for table, store in stores.items():
+        table._data = store
+    app.runtime.gate = gate
 
 
-@pytest.fixture(autouse=True)
-def empty_tables() -> Iterator[None]:
-    assert app.conf.store.scheme == "memory"
-
-    def clear() -> None:
-        for table in ALL_TABLES:
-            table.data.data.clear()
-
-    clear()
-    yield
-    clear()
+@pytest.fixture
+def sent(worker: Worker) -> Sent:
+    """The outputs a read_committed consumer sees, per topic."""
+    return worker.sent

@@ -1,8 +1,9 @@
 """The native budget kernel (native/, ``budget_kernel``) against the Python handler.
 
-Both implementations of agents/budgets.py run the same random batches, each on
-its own in-memory state; every batch must send the same records to every topic
-and write the same JSON, byte for byte. The batches mix what the kernel reads
+Both implementations of agents/budgets.py run the same random batches through
+the exactly-once batch path, each on its own transactional stores; every batch
+must send the same records to every topic and write the same JSON to every
+changelog, byte for byte. The batches mix what the kernel reads
 itself (plain clicks) with what it hands back to Python (top-ups, adjustments,
 clicks in other timestamp spellings, malformed records, wrong keys), duplicates
 inside and across batches, redeliveries after the duplicate window, and
@@ -18,10 +19,11 @@ from typing import Any
 import budget_kernel
 import orjson
 import pytest
+from agent_support import SentBatch, Worker, rows
 
 import agents.budgets as budget_agents
 from app import topics
-from streaming.partition_batch import PartitionBatch, Record
+from streaming.partition_batch import Record
 
 CLICKS = topics.ad_clicks.get_topic_name()
 FUNDING = topics.ad_budget.get_topic_name()
@@ -45,37 +47,6 @@ TIMESTAMPS = [
     "2026-02-29T00:00:00Z",
     "yesterday",
 ]
-
-
-class MemoryBatch(PartitionBatch):
-    """A batch over plain dicts: what each implementation sends and writes."""
-
-    def __init__(self, partition: int, records: list[Record], state: dict[str, dict[str, Any]]) -> None:
-        super().__init__(partition, records)
-        self.state = state
-        self.sent: dict[str, list[tuple]] = {}
-
-    def _read(self, table: Any, key: str) -> Any:
-        return self.state.get(table.name, {}).get(key)
-
-    def send(self, topic: Any, key: bytes | None, value: bytes | None, headers: list) -> None:
-        self.sent.setdefault(topic.get_topic_name(), []).append((key, value, headers))
-
-    def send_keyed(self, topic: Any, key: bytes, value: bytes, headers: list) -> None:
-        raise AssertionError("the budget handler sends on its source partition")
-
-    def written(self) -> dict[str, dict[bytes, bytes]]:
-        """Every write of the batch as the key and JSON that reach the store."""
-        out: dict[str, dict[bytes, bytes]] = {}
-        for table, writes in self.writes():
-            out.setdefault(table.name, {}).update({k.encode(): orjson.dumps(v) for k, v in writes.items()})
-        for table, raw in self.raw_writes():
-            out.setdefault(table.name, {}).update(raw)
-        return out
-
-    async def flush(self) -> None:
-        for name, writes in self.written().items():
-            self.state.setdefault(name, {}).update({k.decode(): orjson.loads(v) for k, v in writes.items()})
 
 
 def click(rng: random.Random, adv: str, click_id: str) -> bytes:
@@ -135,29 +106,44 @@ def random_batches(seed: int, count: int) -> list[list[Record]]:
     return batches
 
 
-async def run_both(batches: list[list[Record]], monkeypatch: pytest.MonkeyPatch) -> dict[str, dict]:
-    """Each implementation's state after the batches (the same, or this fails)."""
-    states: dict[str, dict] = {"python": {}, "native": {}}
-    for number, records in enumerate(batches):
-        outcome = {}
-        for name, kernel in (("python", None), ("native", budget_kernel)):
-            monkeypatch.setattr(budget_agents, "kernel", kernel)
-            batch = MemoryBatch(0, records, states[name])
-            budget_agents.apply_budget_events.handler(batch)
-            outcome[name] = (batch.sent, batch.written())
-            await batch.flush()
-        assert outcome["native"][0] == outcome["python"][0], f"batch {number}: sends differ"
-        assert outcome["native"][1] == outcome["python"][1], f"batch {number}: writes differ"
-    assert states["native"] == states["python"]
-    return states["native"]
+def by_topic(visible: list[SentBatch], changelogs: set[str]) -> tuple[dict, dict]:
+    """(outputs: {topic: [(key, value, headers)]}, writes: {changelog: {key: JSON}}) of a commit."""
+    sends: dict[str, list[tuple]] = {}
+    writes: dict[str, dict] = {}
+    for topic, _, records in visible:
+        if topic in changelogs:
+            writes.setdefault(topic, {}).update((r["key"], r["value"]) for r in records)
+        else:
+            sends.setdefault(topic, []).extend((r["key"], r["value"], r["headers"]) for r in records)
+    return sends, writes
+
+
+async def run_both(worker: Worker, batches: list[list[Record]], monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Each implementation's committed state after the batches (the same, or this fails)."""
+    changelogs = {t.changelog_topic.get_topic_name() for t in worker.app.tables.values()}
+    runs = {}
+    for name, kernel in (("python", None), ("native", budget_kernel)):
+        monkeypatch.setattr(budget_agents, "kernel", kernel)
+        worker.reset()
+        commits = []
+        for records in batches:
+            worker.redeliver(records)
+            commits.append(by_topic(await worker.run(), changelogs))
+        runs[name] = commits, {table.name: rows(table) for table in worker.app.tables.values()}
+    (python, python_state), (native, native_state) = runs["python"], runs["native"]
+    for number, (p, n) in enumerate(zip(python, native, strict=True)):
+        assert n[0] == p[0], f"batch {number}: sends differ"
+        assert n[1] == p[1], f"batch {number}: writes differ"
+    assert native_state == python_state
+    return native_state
 
 
 @pytest.mark.parametrize("seed", range(6))
 async def test_native_kernel_sends_and_writes_what_the_python_handler_does(
-    seed: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    seed: int, worker: Worker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     batches = random_batches(seed, 40)
-    await run_both(batches, monkeypatch)
+    await run_both(worker, batches, monkeypatch)
     assert "runs in Python" not in caplog.text  # every batch went through the kernel
 
 
@@ -177,7 +163,7 @@ def test_the_kernel_reads_plain_clicks_itself_and_leaves_the_rest_to_python() ->
 
 
 async def test_a_batch_past_64_bits_runs_in_python(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    worker: Worker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     amounts = [2**61, 2**61, 2**62]  # the third top-up takes the balance past 2**63 - 1
     records = [
@@ -187,7 +173,7 @@ async def test_a_batch_past_64_bits_runs_in_python(
     ] + [Record(FUNDING, 0, 9, T0 + 9, b"a-2", orjson.dumps({"event_id": "t-9", "advertiser_id": "a-2",
          "type": "top_up", "amount": 2**63, "ts": "2026-11-24T15:00:00Z"}))]  # fmt: skip
     with caplog.at_level(logging.WARNING, logger=budget_agents.__name__):
-        state = await run_both([records[:2], records[2:3], records[3:]], monkeypatch)
+        state = await run_both(worker, [records[:2], records[2:3], records[3:]], monkeypatch)
     assert caplog.text.count("runs in Python") == 2  # the 2nd and 3rd batches
     budgets = state[budget_agents.budgets.name]
     assert (budgets["a-1"]["balance"], budgets["a-2"]["balance"]) == (2**63, 2**63)

@@ -1,17 +1,18 @@
-"""The CPC budget agent, driven through Faust's test_context() (agents/budgets.py).
+"""The CPC budget agent on the exactly-once batch path (agents/budgets.py), with
+each implementation of its handler (BUDGET_KERNEL=python and native).
 
-The agent reads one Faust topic over two Kafka topics (ad-budget, ad-clicks) and
-tells them apart by ``event.message.topic``. The test wrapper names a message's
-topic after ``agent.original_channel``, so each put points that at the topic the
-record is meant to come from.
+One handler reads two co-partitioned topics (ad-budget, ad-clicks); the batch
+path merges a partition's records of both in timestamp order.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import budget_kernel
 import orjson
-from agent_support import rows, settle
+import pytest
+from agent_support import accounted, rows
 
 import agents.budgets as budget_agents
 from app import topics
@@ -26,6 +27,12 @@ CLICKS_DLQ = topics.ad_clicks_dlq.get_topic_name()
 T0 = 1_795_500_000.0
 
 
+@pytest.fixture(autouse=True, params=["python", "native"])
+def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs on each implementation (what BUDGET_KERNEL picks at start)."""
+    monkeypatch.setattr(budget_agents, "kernel", budget_kernel if request.param == "native" else None)
+
+
 def top_up(amount: int, event_id: str = "t-1", adv: str = "a-1", type_: str = "top_up") -> bytes:
     return orjson.dumps({"event_id": event_id, "advertiser_id": adv, "type": type_,
                          "amount": amount, "ts": "2026-11-24T16:00:00Z"})  # fmt: skip
@@ -36,21 +43,20 @@ def click(cpc: int, click_id: str = "k-1", adv: str = "a-1", ts: str = "2026-11-
                          "cpc": cpc, "ts": ts})  # fmt: skip
 
 
-async def put(agent: Any, topic: Any, value: bytes, key: bytes = b"a-1", **kwargs: Any) -> None:
-    agent.original_channel = topic  # what the test wrapper names message.topic after
+def put(worker: Any, topic: Any, value: bytes, key: bytes = b"a-1", **kwargs: Any) -> None:
     kwargs.setdefault("timestamp", T0)
-    await agent.put(value, key=key, **kwargs)
+    worker.put(topic, value, key=key, **kwargs)
 
 
 def values(sent_records: list[dict]) -> list[dict]:
     return [orjson.loads(s["value"]) for s in sent_records]
 
 
-async def test_top_up_then_click_charges_and_writes_the_ledger(sent) -> None:  # type: ignore[no-untyped-def]
-    async with budget_agents.apply_budget_events.test_context() as agent:
-        await put(agent, topics.ad_budget, top_up(1000))
-        await put(agent, topics.ad_clicks, click(300))
-        await settle({FUNDING: 1, CLICKS: 1})
+async def test_top_up_then_click_charges_and_writes_the_ledger(worker, sent) -> None:  # type: ignore[no-untyped-def]
+    put(worker, topics.ad_budget, top_up(1000))
+    put(worker, topics.ad_clicks, click(300))
+    await worker.run()
+    accounted({FUNDING: 1, CLICKS: 1})
     assert sent.topics() == {LEDGER}
     assert [s["key"] for s in sent[LEDGER]] == [b"a-1", b"a-1"]
     assert [s["partition"] for s in sent[LEDGER]] == [0, 0]
@@ -72,11 +78,11 @@ async def test_top_up_then_click_charges_and_writes_the_ledger(sent) -> None:  #
     }
 
 
-async def test_click_without_funds_sends_exhausted_status(sent) -> None:  # type: ignore[no-untyped-def]
-    async with budget_agents.apply_budget_events.test_context() as agent:
-        await put(agent, topics.ad_clicks, click(300, ts="2026-11-24T14:59:59Z"))
-        await put(agent, topics.ad_clicks, click(300, click_id="k-2"))
-        await settle({CLICKS: 2})
+async def test_click_without_funds_sends_exhausted_status(worker, sent) -> None:  # type: ignore[no-untyped-def]
+    put(worker, topics.ad_clicks, click(300, ts="2026-11-24T14:59:59Z"))
+    put(worker, topics.ad_clicks, click(300, click_id="k-2"))
+    await worker.run()
+    accounted({CLICKS: 2})
     assert sent.topics() == {STATUS}
     assert sent[STATUS][0]["key"] == b"a-1"
     assert values(sent[STATUS]) == [  # one transition, not one per rejected click
@@ -92,13 +98,14 @@ async def test_click_without_funds_sends_exhausted_status(sent) -> None:  # type
     assert rows(accounting)[f"{CLICKS}/0"]["processed"] == 2
 
 
-async def test_top_up_covering_the_rejected_cpc_reactivates(sent) -> None:  # type: ignore[no-untyped-def]
-    async with budget_agents.apply_budget_events.test_context() as agent:
-        await put(agent, topics.ad_clicks, click(300))
-        await settle({CLICKS: 1})
-        await put(agent, topics.ad_budget, top_up(299, event_id="t-1"))
-        await put(agent, topics.ad_budget, top_up(1, event_id="t-2"))
-        await settle({CLICKS: 1, FUNDING: 2})
+async def test_top_up_covering_the_rejected_cpc_reactivates(worker, sent) -> None:  # type: ignore[no-untyped-def]
+    put(worker, topics.ad_clicks, click(300))
+    await worker.run()
+    accounted({CLICKS: 1})
+    put(worker, topics.ad_budget, top_up(299, event_id="t-1"))
+    put(worker, topics.ad_budget, top_up(1, event_id="t-2"))
+    await worker.run()
+    accounted({CLICKS: 1, FUNDING: 2})
     assert [(v["status"], v["balance"], v["cause_id"]) for v in values(sent[STATUS])] == [
         ("exhausted", 0, "k-1"),
         ("active", 300, "t-2"),
@@ -107,15 +114,16 @@ async def test_top_up_covering_the_rejected_cpc_reactivates(sent) -> None:  # ty
     assert rows(budgets)["a-1"]["status"] == "active"
 
 
-async def test_duplicate_click_is_charged_once(sent) -> None:  # type: ignore[no-untyped-def]
-    async with budget_agents.apply_budget_events.test_context() as agent:
-        await put(agent, topics.ad_budget, top_up(1000))
-        await put(agent, topics.ad_clicks, click(300, click_id="k-1"))
-        await put(agent, topics.ad_clicks, click(300, click_id="k-1"), timestamp=T0 + 5)
-        await settle({FUNDING: 1, CLICKS: 2})
-        await put(agent, topics.ad_clicks, click(300, click_id="k-1"), timestamp=T0 + 3600)
-        await put(agent, topics.ad_budget, top_up(1000), timestamp=T0 + 3600)  # top-up replayed
-        await settle({FUNDING: 2, CLICKS: 3})
+async def test_duplicate_click_is_charged_once(worker, sent) -> None:  # type: ignore[no-untyped-def]
+    put(worker, topics.ad_budget, top_up(1000))
+    put(worker, topics.ad_clicks, click(300, click_id="k-1"))
+    put(worker, topics.ad_clicks, click(300, click_id="k-1"), timestamp=T0 + 5)
+    await worker.run()
+    accounted({FUNDING: 1, CLICKS: 2})
+    put(worker, topics.ad_clicks, click(300, click_id="k-1"), timestamp=T0 + 3600)
+    put(worker, topics.ad_budget, top_up(1000), timestamp=T0 + 3600)  # top-up replayed
+    await worker.run()
+    accounted({FUNDING: 2, CLICKS: 3})
     assert [v["entry_id"] for v in values(sent[LEDGER])] == ["t-1", "k-1"]
     budget = rows(budgets)["a-1"]
     assert (budget["balance"], budget["charged"], budget["duplicates"]) == (700, 1, 3)
@@ -125,25 +133,25 @@ async def test_duplicate_click_is_charged_once(sent) -> None:  # type: ignore[no
     assert rows(accounting)[f"{FUNDING}/0"]["duplicates"] == 1
 
 
-async def test_click_redelivered_after_a_day_is_charged_again(sent) -> None:  # type: ignore[no-untyped-def]
+async def test_click_redelivered_after_a_day_is_charged_again(worker, sent) -> None:  # type: ignore[no-untyped-def]
     day = budget_agents.DEDUP_WINDOW
-    async with budget_agents.apply_budget_events.test_context() as agent:
-        await put(agent, topics.ad_budget, top_up(1000))
-        await put(agent, topics.ad_clicks, click(300), timestamp=T0)
-        await put(agent, topics.ad_clicks, click(300), timestamp=T0 + day + 1)
-        await settle({FUNDING: 1, CLICKS: 2})
+    put(worker, topics.ad_budget, top_up(1000))
+    put(worker, topics.ad_clicks, click(300), timestamp=T0)
+    put(worker, topics.ad_clicks, click(300), timestamp=T0 + day + 1)
+    await worker.run()
+    accounted({FUNDING: 1, CLICKS: 2})
     assert [v["balance_after"] for v in values(sent[LEDGER])] == [1000, 700, 400]
 
 
-async def test_malformed_inputs_go_to_their_own_dead_letter_topics(sent) -> None:  # type: ignore[no-untyped-def]
+async def test_malformed_inputs_go_to_their_own_dead_letter_topics(worker, sent) -> None:  # type: ignore[no-untyped-def]
     bad_click = click(300).replace(b'"cpc":300', b'"cpc":320.5')
     bad_funding = b"top-up 500000"
-    async with budget_agents.apply_budget_events.test_context() as agent:
-        await put(agent, topics.ad_clicks, bad_click, partition=4)
-        await put(agent, topics.ad_budget, bad_funding, partition=4)
-        await put(agent, topics.ad_clicks, click(300), key=b"a-nobody", partition=4)
-        await put(agent, topics.ad_clicks, click(300, ts="0001-01-01T00:00:00+10:00"), partition=4)
-        await settle({FUNDING: 1, CLICKS: 3})
+    put(worker, topics.ad_clicks, bad_click, partition=4)
+    put(worker, topics.ad_budget, bad_funding, partition=4)
+    put(worker, topics.ad_clicks, click(300), key=b"a-nobody", partition=4)
+    put(worker, topics.ad_clicks, click(300, ts="0001-01-01T00:00:00+10:00"), partition=4)
+    await worker.run()
+    accounted({FUNDING: 1, CLICKS: 3})
     assert sent.topics() == {CLICKS_DLQ, FUNDING_DLQ}
     assert [(s["value"], s["partition"]) for s in sent[FUNDING_DLQ]] == [(bad_funding, 4)]
     assert [s["value"] for s in sent[CLICKS_DLQ]] == [
@@ -159,15 +167,38 @@ async def test_malformed_inputs_go_to_their_own_dead_letter_topics(sent) -> None
     }
 
 
-async def test_outputs_ride_on_the_source_partition(sent) -> None:  # type: ignore[no-untyped-def]
-    async with budget_agents.apply_budget_events.test_context() as agent:
-        await put(agent, topics.ad_budget, top_up(500, adv="a-7"), key=b"a-7", partition=3)
-        await put(agent, topics.ad_clicks, click(400, adv="a-7"), key=b"a-7", partition=3)
-        await put(agent, topics.ad_clicks, click(400, click_id="k-2", adv="a-7"), key=b"a-7", partition=3)
-        await settle({FUNDING: 1, CLICKS: 2})
+async def test_outputs_ride_on_the_source_partition(worker, sent) -> None:  # type: ignore[no-untyped-def]
+    put(worker, topics.ad_budget, top_up(500, adv="a-7"), key=b"a-7", partition=3)
+    put(worker, topics.ad_clicks, click(400, adv="a-7"), key=b"a-7", partition=3)
+    put(worker, topics.ad_clicks, click(400, click_id="k-2", adv="a-7"), key=b"a-7", partition=3)
+    await worker.process()
+    # Outputs and changelog records alike wait in partition 3's transaction, with its offsets.
+    assert [p for p, producer in enumerate(worker.producers.values()) if producer.open] == [3]
+    await worker.commit()
+    accounted({FUNDING: 1, CLICKS: 2})
     assert [s["partition"] for s in sent[LEDGER]] == [3, 3]
     assert [s["partition"] for s in sent[STATUS]] == [3]
     assert set(rows(accounting)) == {f"{FUNDING}/3", f"{CLICKS}/3"}
     assert rows(budgets)["a-7"]["balance"] == 100
     for counts in rows(accounting).values():
         assert counts["consumed"] == counts["processed"] + counts["duplicates"] + counts["dead_lettered"]
+
+
+async def test_an_aborted_batch_leaves_nothing_and_its_redelivery_counts_once(worker, sent) -> None:  # type: ignore[no-untyped-def]
+    batch = [
+        worker.put(topics.ad_budget, top_up(1000), key=b"a-1", timestamp=T0),
+        worker.put(topics.ad_clicks, click(300), key=b"a-1", timestamp=T0),
+        worker.put(topics.ad_clicks, b"{", key=b"a-1", timestamp=T0),
+    ]
+    await worker.process()
+    worker.abort()
+    await worker.commit()  # a later commit finds nothing of the aborted batch to apply
+    assert sent.topics() == set()
+    for table in (budgets, daily_stats, seen_budget_events, accounting):
+        assert rows(table) == {}, table.name
+    worker.redeliver(batch)  # from the committed offsets, after the restart
+    await worker.run()
+    accounted({FUNDING: 1, CLICKS: 2})
+    assert [v["balance_after"] for v in values(sent[LEDGER])] == [1000, 700]
+    assert len(sent[CLICKS_DLQ]) == 1
+    assert rows(budgets)["a-1"]["balance"] == 700

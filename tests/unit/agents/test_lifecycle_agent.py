@@ -1,11 +1,11 @@
-"""The order lifecycle agent, driven through Faust's test_context() (agents/lifecycle.py)."""
+"""The order lifecycle agent on the exactly-once batch path (agents/lifecycle.py)."""
 
 from __future__ import annotations
 
 import orjson
-from agent_support import rows, settle
+from agent_support import accounted, rows
 
-import agents.lifecycle as lifecycle_agents
+import agents.lifecycle  # noqa: F401  (registers the handler)
 from app import topics
 
 EVENTS = topics.order_events.get_topic_name()
@@ -18,7 +18,7 @@ def event(status: str, order_id: str = "o-1", user: str = "u-1", event_id: str =
     return orjson.dumps({"event_id": event_id or f"{order_id}-{status}", **body})
 
 
-async def test_events_fold_into_the_users_state_and_bad_steps_are_dead_lettered(sent) -> None:  # type: ignore[no-untyped-def]
+async def test_events_fold_into_the_users_state_and_bad_steps_are_dead_lettered(worker, sent) -> None:  # type: ignore[no-untyped-def]
     from tables import accounting, order_lifecycle
 
     feed = [
@@ -33,10 +33,10 @@ async def test_events_fold_into_the_users_state_and_bad_steps_are_dead_lettered(
         (b"u-1", event("placed", "o-3")),  # no longer a status: schema
         (b"u-1", b"{"),
     ]
-    async with lifecycle_agents.apply_order_events.test_context() as agent:
-        for key, value in feed:
-            await agent.put(value, key=key, partition=1, timestamp=T0)
-        await settle({EVENTS: len(feed)})
+    for key, value in feed:
+        worker.put(topics.order_events, value, key=key, partition=1, timestamp=T0)
+    await worker.run()
+    accounted({EVENTS: len(feed)})
     state = rows(order_lifecycle)
     assert {o: (v["status"], v["version"]) for o, v in state["u-1"]["orders"].items()} == {
         "o-1": ("paid", 2),

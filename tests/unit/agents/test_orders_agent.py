@@ -1,11 +1,11 @@
-"""The orders agents, driven through Faust's test_context() (agents/orders.py)."""
+"""The orders agents on the exactly-once batch path (agents/orders.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import orjson
-from agent_support import consumed, rows, settle, wait_until
+from agent_support import accounted, consumed, rows
 
 import agents.orders as orders_agents
 from app import topics
@@ -38,10 +38,10 @@ def deltas(sent_records: list[dict]) -> list[CategoryDelta]:
     return [CategoryDelta.model_validate_json(s["value"]) for s in sent_records]
 
 
-async def test_valid_order_sends_one_repartition_record_per_category(sent) -> None:  # type: ignore[no-untyped-def]
-    async with orders_agents.validate_orders.test_context() as agent:
-        await agent.put(order(), key=b"u-1", timestamp=T0)
-        await settle({ORDERS: 1})
+async def test_valid_order_sends_one_repartition_record_per_category(worker, sent) -> None:  # type: ignore[no-untyped-def]
+    worker.put(topics.orders, order(), key=b"u-1", timestamp=T0)
+    await worker.run()
+    accounted({ORDERS: 1})
     assert sent.topics() == {REPARTITION}
     assert sorted(s["key"] for s in sent[REPARTITION]) == [b"food", b"toys"]
     by_category = {d.category: d for d in deltas(sent[REPARTITION])}
@@ -55,16 +55,16 @@ async def test_valid_order_sends_one_repartition_record_per_category(sent) -> No
     }
 
 
-async def test_malformed_orders_go_to_the_dead_letter_topic_with_original_bytes(sent) -> None:  # type: ignore[no-untyped-def]
+async def test_malformed_orders_go_to_the_dead_letter_topic_with_original_bytes(worker, sent) -> None:  # type: ignore[no-untyped-def]
     bad = [
         (b"u-1", b'{"order_id": "broken', "not_json"),
         (b"u-1", order().replace(b'"quantity":2', b'"quantity":"2"'), "schema"),
         (b"someone-else", order(), "key_mismatch"),
     ]
-    async with orders_agents.validate_orders.test_context() as agent:
-        for key, value, _ in bad:
-            await agent.put(value, key=key, partition=2, timestamp=T0)
-        await settle({ORDERS: 3})
+    for key, value, _ in bad:
+        worker.put(topics.orders, value, key=key, partition=2, timestamp=T0)
+    await worker.run()
+    accounted({ORDERS: 3})
     assert sent.topics() == {DLQ}
     dead = sent[DLQ]
     assert [(d["key"], d["value"]) for d in dead] == [(k, v) for k, v, _ in bad]
@@ -83,15 +83,16 @@ async def test_malformed_orders_go_to_the_dead_letter_topic_with_original_bytes(
     }
 
 
-async def test_duplicate_order_id_is_counted_and_not_sent_again(sent) -> None:  # type: ignore[no-untyped-def]
-    async with orders_agents.validate_orders.test_context() as agent:
-        await agent.put(order("o-1"), key=b"u-1", timestamp=T0)
-        await settle({ORDERS: 1})
-        assert len(sent[REPARTITION]) == 2
-        await agent.put(order("o-1"), key=b"u-1", timestamp=T0 + 60)  # redelivered
-        await agent.put(order("o-2"), key=b"u-1", timestamp=T0 + 61)
-        await agent.put(b"nope", key=b"u-1", timestamp=T0 + 62)
-        await settle({ORDERS: 4})
+async def test_duplicate_order_id_is_counted_and_not_sent_again(worker, sent) -> None:  # type: ignore[no-untyped-def]
+    worker.put(topics.orders, order("o-1"), key=b"u-1", timestamp=T0)
+    await worker.run()
+    accounted({ORDERS: 1})
+    assert len(sent[REPARTITION]) == 2
+    worker.put(topics.orders, order("o-1"), key=b"u-1", timestamp=T0 + 60)  # redelivered
+    worker.put(topics.orders, order("o-2"), key=b"u-1", timestamp=T0 + 61)
+    worker.put(topics.orders, b"nope", key=b"u-1", timestamp=T0 + 62)
+    await worker.run()
+    accounted({ORDERS: 4})
     assert [d.order_id for d in deltas(sent[REPARTITION])] == ["o-1", "o-1", "o-2", "o-2"]
     assert len(sent[DLQ]) == 1
     counts = rows(accounting)[f"{ORDERS}/0"]
@@ -100,22 +101,22 @@ async def test_duplicate_order_id_is_counted_and_not_sent_again(sent) -> None:  
     assert rows(seen_orders)["o-1"] == int(T0)  # first sighting is kept
 
 
-async def test_duplicate_within_one_batch_is_caught(sent) -> None:  # type: ignore[no-untyped-def]
-    async with orders_agents.validate_orders.test_context() as agent:
-        for _ in range(3):
-            await agent.put(order("o-9"), key=b"u-1", timestamp=T0)
-        await settle({ORDERS: 3})
+async def test_duplicate_within_one_batch_is_caught(worker, sent) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        worker.put(topics.orders, order("o-9"), key=b"u-1", timestamp=T0)
+    await worker.run()
+    accounted({ORDERS: 3})
     assert len(sent[REPARTITION]) == 2
     assert rows(accounting)[f"{ORDERS}/0"]["duplicates"] == 2
 
 
-async def test_same_order_id_after_the_dedup_window_is_processed_again(sent) -> None:  # type: ignore[no-untyped-def]
+async def test_same_order_id_after_the_dedup_window_is_processed_again(worker, sent) -> None:  # type: ignore[no-untyped-def]
     week = orders_agents.DEDUP_WINDOW
-    async with orders_agents.validate_orders.test_context() as agent:
-        await agent.put(order("o-1"), key=b"u-1", timestamp=T0)
-        await agent.put(order("o-1"), key=b"u-1", timestamp=T0 + week)  # still inside
-        await agent.put(order("o-1"), key=b"u-1", timestamp=T0 + week + 1)  # outside
-        await settle({ORDERS: 3})
+    worker.put(topics.orders, order("o-1"), key=b"u-1", timestamp=T0)
+    worker.put(topics.orders, order("o-1"), key=b"u-1", timestamp=T0 + week)  # still inside
+    worker.put(topics.orders, order("o-1"), key=b"u-1", timestamp=T0 + week + 1)  # outside
+    await worker.run()
+    accounted({ORDERS: 3})
     assert len(sent[REPARTITION]) == 4
     assert rows(accounting)[f"{ORDERS}/0"] == {
         "consumed": 3, "processed": 2, "duplicates": 1, "dead_lettered": 0,
@@ -123,13 +124,13 @@ async def test_same_order_id_after_the_dedup_window_is_processed_again(sent) -> 
     assert rows(seen_orders)["o-1"] == int(T0 + week + 1)
 
 
-async def test_accounting_is_kept_per_source_partition(sent) -> None:  # type: ignore[no-untyped-def]
-    async with orders_agents.validate_orders.test_context() as agent:
-        await agent.put(order("o-1", "u-1"), key=b"u-1", partition=0, timestamp=T0)
-        await agent.put(order("o-2", "u-2"), key=b"u-2", partition=1, timestamp=T0)
-        await agent.put(b"{", key=b"u-2", partition=1, timestamp=T0)
-        await agent.put(order("o-1", "u-1"), key=b"u-1", partition=0, timestamp=T0)
-        await settle({ORDERS: 4})
+async def test_accounting_is_kept_per_source_partition(worker, sent) -> None:  # type: ignore[no-untyped-def]
+    worker.put(topics.orders, order("o-1", "u-1"), key=b"u-1", partition=0, timestamp=T0)
+    worker.put(topics.orders, order("o-2", "u-2"), key=b"u-2", partition=1, timestamp=T0)
+    worker.put(topics.orders, b"{", key=b"u-2", partition=1, timestamp=T0)
+    worker.put(topics.orders, order("o-1", "u-1"), key=b"u-1", partition=0, timestamp=T0)
+    await worker.run()
+    accounted({ORDERS: 4})
     assert rows(accounting) == {
         f"{ORDERS}/0": {"consumed": 2, "processed": 1, "duplicates": 1, "dead_lettered": 0},
         f"{ORDERS}/1": {"consumed": 2, "processed": 1, "duplicates": 0, "dead_lettered": 1},
@@ -148,13 +149,15 @@ def delta(order_id: str, category: str, amount: int, items: int, created_at: int
     )
 
 
-async def test_category_totals_fold_deltas_and_publish(sent) -> None:  # type: ignore[no-untyped-def]
+async def test_category_totals_fold_deltas_and_publish(worker, sent) -> None:  # type: ignore[no-untyped-def]
     hour = CREATED_EPOCH - CREATED_EPOCH % 3600
-    async with orders_agents.aggregate_categories.test_context() as agent:
-        await agent.put(delta("o-1", "food", 3300, 5, CREATED_EPOCH), key=b"food")
-        await agent.put(delta("o-1", "toys", 700, 1, CREATED_EPOCH), key=b"toys")
-        await agent.put(delta("o-2", "food", 1000, 1, hour + 3600), key=b"food")  # next hour
-        await wait_until(lambda: rows(category_totals).get("food", {}).get("order_count") == 2)
+    for value, key in [
+        (delta("o-1", "food", 3300, 5, CREATED_EPOCH), b"food"),
+        (delta("o-1", "toys", 700, 1, CREATED_EPOCH), b"toys"),
+        (delta("o-2", "food", 1000, 1, hour + 3600), b"food"),  # next hour
+    ]:
+        worker.put(topics.orders_by_category, value, key=key, timestamp=T0)
+    await worker.run()
     food = rows(category_totals)["food"]
     assert {k: food[k] for k in ("total_amount", "items_sold", "order_count")} == {
         "total_amount": 4300, "items_sold": 6, "order_count": 2,
@@ -168,3 +171,16 @@ async def test_category_totals_fold_deltas_and_publish(sent) -> None:  # type: i
     assert published[-1]["category"] in ("food", "toys")
     last_food = [p for p in published if p["category"] == "food"][-1]
     assert last_food["total_amount"] == 4300 and last_food["order_count"] == 2
+
+
+async def test_an_order_reaches_the_totals_through_the_repartition_once(worker, sent) -> None:  # type: ignore[no-untyped-def]
+    worker.put(topics.orders, order("o-1"), key=b"u-1", timestamp=T0)
+    worker.put(topics.orders, order("o-1"), key=b"u-1", timestamp=T0 + 1)  # redelivered
+    await worker.run()
+    for record in sent[REPARTITION]:  # where the producer's partitioner put each category
+        worker.put(topics.orders_by_category, record["value"], key=record["key"],
+                   partition=record["partition"], timestamp=T0)  # fmt: skip
+    await worker.run()
+    totals = {k: (v["total_amount"], v["order_count"]) for k, v in rows(category_totals).items()}
+    assert totals == {"food": (3300, 1), "toys": (700, 1)}
+    assert {orjson.loads(s["value"])["category"] for s in sent[TOTALS]} == {"food", "toys"}

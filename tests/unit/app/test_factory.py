@@ -45,12 +45,12 @@ def test_the_gc_threshold_is_applied(tmp_path: Path) -> None:
         gc.set_threshold(*before)
 
 
-@pytest.mark.parametrize("freeze", [True, False])
-def test_settle_heap_freezes_the_heap_only_when_asked(freeze: bool) -> None:
+def test_settle_heap_freezes_the_start_up_heap() -> None:
     gc.unfreeze()
     try:
-        settle_heap(Settings(gc_freeze=freeze))
-        assert (gc.get_freeze_count() > 10_000) is freeze
+        assert gc.get_freeze_count() == 0
+        settle_heap()
+        assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
 

@@ -26,7 +26,6 @@ def test_defaults() -> None:
     assert s.web_port == 6066
     assert s.kafka_bootstrap_servers == "127.0.0.1:9092"
     assert s.broker_urls == ["kafka://127.0.0.1:9092"]
-    assert s.store == "rocksdb"
     assert s.store_dir == Path(".data/state")
     assert s.app_id == "commerce-streams"
     assert s.canonical_url == "http://127.0.0.1:6066"
@@ -38,7 +37,7 @@ def test_env_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEB_PORT", "7001")
     monkeypatch.setenv("WEB_HOST", "worker-2")
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "k1:9092, k2:9093")
-    monkeypatch.setenv("STORE", "memory")
+    monkeypatch.setenv("LOG_FORMAT", "json")
     monkeypatch.setenv("BATCH_MAX", "17")
     monkeypatch.setenv("TOPIC_ORDERS", "orders-v2")
     s = load_settings()
@@ -47,7 +46,7 @@ def test_env_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.web_port == 7001
     assert s.canonical_url == "http://worker-2:7001"
     assert s.broker_urls == ["kafka://k1:9092", "kafka://k2:9093"]
-    assert s.store == "memory"
+    assert s.log_format == "json"
     assert s.batch_max == 17
     assert s.topic_orders == "orders-v2"
 
@@ -71,7 +70,7 @@ def test_overrides_beat_defaults() -> None:
         ("KAFKA_BOOTSTRAP_SERVERS", "nohost"),
         ("KAFKA_BOOTSTRAP_SERVERS", "k1:9092,k2"),
         ("KAFKA_BOOTSTRAP_SERVERS", "k1:port"),
-        ("STORE", "redis"),
+        ("LOG_FORMAT", "xml"),
         ("APP_ID", "has spaces"),
         ("COMMIT_INTERVAL", "0"),
         ("BATCH_MAX", "0"),
@@ -105,11 +104,11 @@ def test_config_error_is_not_a_validation_error(monkeypatch: pytest.MonkeyPatch)
 
 def test_several_bad_values_are_all_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEB_PORT", "http")
-    monkeypatch.setenv("STORE", "redis")
+    monkeypatch.setenv("LOG_FORMAT", "xml")
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert "WEB_PORT:" in str(caught.value)
-    assert "STORE:" in str(caught.value)
+    assert "LOG_FORMAT:" in str(caught.value)
 
 
 def test_settings_are_frozen() -> None:

@@ -6,7 +6,7 @@ from app import app
 from tables import budgets
 
 
-def test_with_the_web_server_in_its_own_thread_the_key_index_takes_a_lock() -> None:
+def test_the_web_server_runs_in_its_own_thread_and_the_key_index_takes_a_lock() -> None:
     # RocksDB's key index is filled by reads, and HTTP reads then come from the
     # web server's thread while the worker's own reads come from its loop.
     assert app.conf.web_in_thread

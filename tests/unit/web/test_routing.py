@@ -1,4 +1,4 @@
-"""web.routing: forwarding works from whichever event loop serves HTTP (WEB_IN_THREAD)."""
+"""web.routing: forwarding works from whichever event loop serves HTTP (Faust's web_in_thread)."""
 
 from __future__ import annotations
 
