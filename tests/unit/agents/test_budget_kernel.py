@@ -135,9 +135,12 @@ def random_batches(seed: int, count: int) -> list[list[Record]]:
     return batches
 
 
-async def run_both(batches: list[list[Record]], monkeypatch: pytest.MonkeyPatch) -> dict[str, dict]:
+async def run_both(
+    batches: list[list[Record]], monkeypatch: pytest.MonkeyPatch, initial: dict[str, dict] | None = None
+) -> dict[str, dict]:
     """Each implementation's state after the batches (the same, or this fails)."""
-    states: dict[str, dict] = {"python": {}, "native": {}}
+    start = orjson.dumps(initial or {})
+    states: dict[str, dict] = {"python": orjson.loads(start), "native": orjson.loads(start)}
     for number, records in enumerate(batches):
         outcome = {}
         for name, kernel in (("python", None), ("native", budget_kernel)):
@@ -159,6 +162,20 @@ async def test_native_kernel_sends_and_writes_what_the_python_handler_does(
     batches = random_batches(seed, 40)
     await run_both(batches, monkeypatch)
     assert "runs in Python" not in caplog.text  # every batch went through the kernel
+
+
+async def test_a_budget_stored_before_versions_goes_on_from_version_0(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    old = {"balance": 500, "spent": 0, "funded": 500, "charged": 0, "rejected": 0, "duplicates": 0,
+           "status": "active", "last_rejected_cpc": 0, "updated_at": "2026-11-24T15:00:00+00:00"}  # fmt: skip
+    plain = orjson.dumps({"click_id": "k", "advertiser_id": "a", "campaign_id": "c", "cpc": 5,
+                          "ts": "2026-11-24T15:00:00Z"})  # fmt: skip
+    # The second click is a duplicate of the first.
+    records = [Record(CLICKS, 0, 0, T0, b"a", plain), Record(CLICKS, 0, 1, T0, b"a", plain)]
+    state = await run_both([records], monkeypatch, {budget_agents.budgets.name: {"a": old}})
+    budget = state[budget_agents.budgets.name]["a"]
+    assert (budget["version"], budget["charged"], budget["duplicates"]) == (2, 1, 1)
 
 
 def test_the_kernel_reads_plain_clicks_itself_and_leaves_the_rest_to_python() -> None:

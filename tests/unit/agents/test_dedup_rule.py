@@ -75,3 +75,6 @@ def test_both_implementations_follow_the_domain_rule(
     entries, dups = expected(records)
     assert state[budget_agents.seen_budget_events.name] == entries
     assert state[budget_agents.budgets.name]["a"]["duplicates"] == dups
+    # The version rule: every record here is valid, so each one applied or
+    # counted as a duplicate makes one more version.
+    assert state[budget_agents.budgets.name]["a"]["version"] == len(records)
