@@ -1,5 +1,6 @@
 """The dashboard in a real headless Chromium (Debian's, `make browser`), driven over
-the DevTools protocol: its totals reach the oracle's as lifecycle traffic commits."""
+the DevTools protocol: its lifecycle counts and category totals reach the oracles'
+as the traffic commits."""
 
 from __future__ import annotations
 
@@ -24,7 +25,11 @@ CHROMIUM_FLAGS = (
 )  # fmt: skip
 SHOWN = (
     "JSON.stringify(Object.fromEntries(['placed','paid','shipped','delivered','cancelled']"
-    ".map(s => [s, document.getElementById('status-' + s).textContent])))"
+    ".map(s => [s, (document.getElementById('status-' + s) || {}).textContent])))"
+)
+CATEGORIES = (
+    "JSON.stringify(Object.fromEntries([...document.querySelectorAll('#categories tr')]"
+    ".map(tr => [tr.dataset.category, tr.querySelector('.amount').textContent])))"
 )
 
 
@@ -87,10 +92,18 @@ async def test_the_dashboard_shows_the_oracles_totals(deployment, workers, tmp_p
             )
             assert gen.returncode == 0, gen.stderr[-3000:]
             want = {k: str(v) for k, v in json.loads(oracle_file.read_text())["counts"].items()}
-            shown = None
+            orders_file = tmp_path / "orders.json"
+            gen = deployment.faust(
+                "loadgen", "orders", "--count", "1000", "--seed", "9", "--oracle", str(orders_file)
+            )
+            assert gen.returncode == 0, gen.stderr[-3000:]
+            categories = json.loads(orders_file.read_text())["categories"]
+            want_categories = {c: str(t["total_amount"]) for c, t in categories.items()}
+            shown = shown_categories = None
             for _ in range(300):
                 shown = json.loads(str(await page.evaluate(SHOWN)))
-                if shown == want:
+                shown_categories = json.loads(str(await page.evaluate(CATEGORIES)))
+                if shown == want and shown_categories == want_categories:
                     break
                 await asyncio.sleep(0.2)
             shot = Path(tmp_path / "dashboard.png")
@@ -98,6 +111,7 @@ async def test_the_dashboard_shows_the_oracles_totals(deployment, workers, tmp_p
             shot.write_bytes(base64.b64decode(data))
             print(f"dashboard screenshot: {shot}")
             assert shown == want, worker.log_tail()
+            assert shown_categories == want_categories, worker.log_tail()
     finally:
         browser.terminate()
         browser.wait(10)
