@@ -221,6 +221,9 @@ async def test_category_stream_merges_every_worker_and_ends_on_the_oracle(deploy
     # The categories live on both workers: the stream merged both.
     owners = set()
     async with aiohttp.ClientSession() as http:
+        for headers, params in (({"Last-Event-ID": "1x"}, {}), ({}, {"category": ","})):
+            async with http.get(f"{pair[1].url}/categories/stream", headers=headers, params=params) as resp:
+                assert resp.status == 400 and "error" in await resp.json()
         for w in pair:
             async with http.get(f"{w.url}/categories", params={"scope": "local"}) as resp:
                 if await resp.json():
