@@ -56,7 +56,8 @@ async def test_a_stream_of_every_key_gets_each_committed_change_with_its_key_in_
     before = time.time_ns() // 1_000_000
     publish_from_another_thread(hub, [{b"c-1": b"1", b"c-2": b"x"}, {b"c-1": DELETED}, {b"c-3": b"2"}])
     got = [await every.next_change(1) for _ in range(3)]
-    assert [(c.key, c.value) for c in got if c is not None] == [(b"c-1", b"1"), (b"c-2", b"x"), (b"c-3", b"2")]
+    want = [(b"c-1", b"1"), (b"c-2", b"x"), (b"c-3", b"2")]
+    assert [(c.key, c.value) for c in got if c is not None] == want
     assert all(c is not None and before <= c.committed_ms <= time.time_ns() // 1_000_000 for c in got)
     assert await one.next(1) == b"x" and one.queue.empty()
     hub.close(every)
