@@ -1,6 +1,6 @@
 """The dashboard in a real headless Chromium (Debian's, `make browser`), driven over
-the DevTools protocol: its lifecycle counts and category totals reach the oracles'
-as the traffic commits."""
+the DevTools protocol: its lifecycle counts, category totals and budgets reach the
+oracles' as the traffic commits."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ SHOWN = (
 CATEGORIES = (
     "JSON.stringify(Object.fromEntries([...document.querySelectorAll('#categories tr')]"
     ".map(tr => [tr.dataset.category, tr.querySelector('.amount').textContent])))"
+)
+BUDGETS = (
+    "JSON.stringify(Object.fromEntries([...document.querySelectorAll('#budgets tr')]"
+    ".map(tr => [tr.dataset.advertiser, [tr.cells[1].textContent, tr.cells[2].textContent]])))"
 )
 
 
@@ -99,11 +103,20 @@ async def test_the_dashboard_shows_the_oracles_totals(deployment, workers, tmp_p
             assert gen.returncode == 0, gen.stderr[-3000:]
             categories = json.loads(orders_file.read_text())["categories"]
             want_categories = {c: str(t["total_amount"]) for c, t in categories.items()}
-            shown = shown_categories = None
+            clicks_file = tmp_path / "clicks.json"
+            gen = deployment.faust(
+                "loadgen", "clicks", "--advertisers", "3", "--count", "600", "--rounds", "2", "--seed", "9",
+                "--oracle", str(clicks_file),
+            )  # fmt: skip
+            assert gen.returncode == 0, gen.stderr[-3000:]
+            budgets = json.loads(clicks_file.read_text())["advertisers"]
+            want_budgets = {a: [str(b["balance"]), b["status"]] for a, b in budgets.items()}
+            shown = shown_categories = shown_budgets = None
             for _ in range(300):
                 shown = json.loads(str(await page.evaluate(SHOWN)))
                 shown_categories = json.loads(str(await page.evaluate(CATEGORIES)))
-                if shown == want and shown_categories == want_categories:
+                shown_budgets = json.loads(str(await page.evaluate(BUDGETS)))
+                if shown == want and shown_categories == want_categories and shown_budgets == want_budgets:
                     break
                 await asyncio.sleep(0.2)
             shot = Path(tmp_path / "dashboard.png")
@@ -112,6 +125,7 @@ async def test_the_dashboard_shows_the_oracles_totals(deployment, workers, tmp_p
             print(f"dashboard screenshot: {shot}")
             assert shown == want, worker.log_tail()
             assert shown_categories == want_categories, worker.log_tail()
+            assert shown_budgets == want_budgets, worker.log_tail()
     finally:
         browser.terminate()
         browser.wait(10)
