@@ -287,3 +287,49 @@ def _gauge(text: str, name: str) -> float:
     match = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
     assert match, f"{name} not in /metrics"
     return float(match.group(1))
+
+
+async def test_category_stream_restarts_with_a_snapshot_when_an_upstream_worker_dies(
+    deployment, workers, tmp_path
+):  # type: ignore[no-untyped-def]
+    pair = workers(2, LIVE_HEARTBEAT="1")
+    for w in pair:
+        await w.wait_ready()
+    got: list[dict] = []
+    forever = lambda _: False  # noqa: E731  (the test stops the reader)
+    reader = asyncio.create_task(follow([pair[0].url], "/categories/stream", "category", got, forever))
+    await asyncio.sleep(1)
+    want: dict[str, dict[str, int]] = {}
+    for seed, kill in ((41, True), (42, False)):
+        oracle_file = tmp_path / f"oracle-{seed}.json"
+        gen = await asyncio.to_thread(
+            deployment.faust,
+            "loadgen",
+            "orders",
+            "--count",
+            "1000",
+            "--seed",
+            str(seed),
+            "--oracle",
+            str(oracle_file),
+        )
+        assert gen.returncode == 0, gen.stderr[-3000:]
+        for category, totals in json.loads(oracle_file.read_text())["categories"].items():
+            acc = want.setdefault(category, {"total_amount": 0, "items_sold": 0, "order_count": 0})
+            for k, v in totals.items():
+                acc[k] += v
+        if kill:
+            connections = {e["connection"] for e in got}
+            pair[1].stop(signal.SIGKILL)
+    latest: dict[str, dict] = {}
+    for _ in range(450):
+        latest = {e["data"]["category"]: e["data"] for e in got}
+        if all(c in latest and all(latest[c][k] == v for k, v in w.items()) for c, w in want.items()):
+            break
+        await asyncio.sleep(0.2)
+    else:
+        raise AssertionError(f"got {latest}\nwant {want}\n{pair[0].log_tail()}")
+    reader.cancel()
+    # The merged stream ended with its upstream; the client came back for a fresh snapshot.
+    assert max(e["connection"] for e in got) > max(connections)
+    assert "category stream ends: upstream" in pair[0].log.read_text()
