@@ -144,10 +144,12 @@ class Hub:
             if not self._streams:
                 return
             every = self._streams.get(None, ())
+            # A commit may write thousands of keys while a few are watched: walk the smaller side.
+            keys = writes.keys() if every or len(writes) <= len(self._streams) else self._streams.keys()
             targets = [
                 (stream, Change(key, value, now))
-                for key, value in writes.items()
-                if value is not deleted and value is not None
+                for key in keys
+                if key is not None and (value := writes.get(key)) is not None and value is not deleted
                 for streams in (self._streams.get(key, ()), every)
                 for stream in streams
             ]

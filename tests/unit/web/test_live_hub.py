@@ -78,3 +78,15 @@ async def test_a_slow_stream_of_every_key_is_cut_and_the_counted_load_stays_boun
     streams, buffered = load()
     assert buffered - buffered_before <= (streams - streams_before) * 4
     assert await slow.next_change(1) is None
+
+
+async def test_a_watched_key_among_many_written_gets_its_value_and_a_deleted_one_nothing() -> None:
+    hub = Hub(max_streams=10)
+    watched, gone = hub.open(b"k-7", buffer=4), hub.open(b"k-8", buffer=4)
+    assert watched is not None and gone is not None
+    writes: dict[bytes, object] = {f"k-{i}".encode(): str(i).encode() for i in range(100)}
+    writes[b"k-8"] = DELETED
+    publish_from_another_thread(hub, [writes])
+    assert await watched.next(1) == b"7"
+    await asyncio.sleep(0.05)
+    assert watched.queue.empty() and gone.queue.empty()
