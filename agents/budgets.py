@@ -184,7 +184,7 @@ def _apply_in_python(batch: PartitionBatch) -> None:
             budget = cache[advertiser_id] = Budget.from_dict(batch.get(budgets, advertiser_id))
         seen_at = now_at[id(record)] // 1000
         if is_duplicate(seen[seen_key], seen_at, DEDUP_WINDOW):
-            budget.duplicates += 1
+            budget.count_duplicate()
             tallies[record.topic].duplicates += 1
             continue
         seen[seen_key] = applied[seen_key] = seen_at

@@ -66,7 +66,7 @@ def processor(clicks_topic: str, first: list[float]):  # type: ignore[no-untyped
         seen = state.get(f"seen:{entry_id}")
         budget = Budget.from_dict(state.get("budget"))
         if is_duplicate(seen, now // 1000, DEDUP_WINDOW):
-            budget.duplicates += 1
+            budget.count_duplicate()
         else:
             state.set(f"seen:{entry_id}", now // 1000)
             outcome = (apply_click if is_click else apply_funding)(budget, event)

@@ -57,7 +57,7 @@ async def compare_orders(http: aiohttp.ClientSession, url: str, oracle: dict) ->
     return keys, diffs
 
 
-BUDGET_FIELDS = ("balance", "spent", "funded", "charged", "rejected", "duplicates", "status")
+BUDGET_FIELDS = ("balance", "spent", "funded", "charged", "rejected", "duplicates", "status", "version")
 
 
 async def compare_clicks(http: aiohttp.ClientSession, url: str, oracle: dict) -> tuple[int, list[str]]:

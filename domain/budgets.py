@@ -179,6 +179,10 @@ class Budget:
     status: str = ACTIVE
     last_rejected_cpc: int = 0
     updated_at: str | None = None
+    # One more per applied event (funding, click charged or rejected, duplicate
+    # counted): kept in the value, so it orders an advertiser's changes across
+    # owners and restarts (the live stream's ids). Stored values before it read 0.
+    version: int = 0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Budget:
@@ -197,7 +201,13 @@ class Budget:
             "status": self.status,
             "last_rejected_cpc": self.last_rejected_cpc,
             "updated_at": self.updated_at,
+            "version": self.version,
         }
+
+    def count_duplicate(self) -> None:
+        """A redelivered event: counted, and a change of the value like any other."""
+        self.duplicates += 1
+        self.version += 1
 
 
 # Outputs of the domain functions, one per click: not frozen (frozen dataclasses
@@ -231,6 +241,7 @@ class Outcome:
 def apply_funding(budget: Budget, event: BudgetEvent) -> Outcome:
     budget.balance += event.amount
     budget.funded += event.amount
+    budget.version += 1
     ts = event.ts.isoformat()
     budget.updated_at = ts
     entry = LedgerEntry(event.advertiser_id, event.event_id, event.type, event.amount, budget.balance, ts)
@@ -245,6 +256,7 @@ def apply_click(budget: Budget, click: Click) -> Outcome:
     """Charge the click if the balance covers it (balance == cpc does); else reject it."""
     ts = click.ts_text
     budget.updated_at = ts
+    budget.version += 1
     if budget.balance >= click.cpc:
         budget.balance -= click.cpc
         budget.spent += click.cpc

@@ -39,7 +39,9 @@ up() {
   .venv/bin/faust -A app loadgen lifecycle --count 3000 --seed 1 --oracle "$DATA/lifecycle-oracle.json"
   cat <<MSG
 
-Ready. Dashboard (live order lifecycle counts): $URL/dashboard
+Ready. Dashboard: $URL/dashboard
+  (live: top categories, the first advertisers' budgets and status, a user's order
+   notifications by user id, order lifecycle counts)
 Try:
   curl $URL/categories
   curl $URL/categories/fashion
@@ -49,6 +51,8 @@ Try:
   curl $URL/lifecycle
   curl $URL/users/u-1/orders
   curl -N $URL/users/u-1/orders/stream    # server-sent events of u-1's committed state
+  curl -N $URL/advertisers/a-1/budget/stream   # a-1's committed budget, status transitions
+  curl -N $URL/categories/stream          # every category's committed totals
   curl $URL/stats
 Check against the oracles:
   .venv/bin/faust -A app verify --oracle $DATA/orders-oracle.json --url $URL

@@ -175,6 +175,21 @@ class _StateCollector(Collector):
         yield from self._recovery()
         yield from self._state()
         yield from self._query_front()
+        yield from self._live()
+
+    def _live(self) -> Iterator[Any]:
+        # Each live stream buffers at most LIVE_BUFFER committed values: from
+        # outside, buffered <= streams x LIVE_BUFFER checks the bound.
+        from web.live_hub import load
+
+        streams, buffered = load()
+        yield GaugeMetricFamily(
+            "commerce_live_streams", "Live (server-sent event) streams open", value=streams
+        )
+        yield GaugeMetricFamily(
+            "commerce_live_buffered_events", "Committed values queued in live streams, not yet sent",
+            value=buffered,
+        )  # fmt: skip
 
     def _query_front(self) -> Iterator[Any]:
         # The budgets the Rust front answers itself never reach Faust's web server:

@@ -9,6 +9,8 @@ from web import (  # noqa: F401
     health,
     lifecycle,
     live,
+    live_budgets,
+    live_categories,
     live_totals,
     metrics,
     stats,

@@ -3,37 +3,71 @@
 The store calls ``Hub.publish`` on the processing thread once a partition's
 transaction committed (eos/runtime.py commit listeners); each stream lives on the
 web server's loop and gets the values through its own bounded queue, in commit
-order. A stream whose queue is full is cut (its client is too slow): the
+order. A stream watches one key, or every key of the table (``key=None``).
+A stream whose queue is full is cut (its client is too slow): the
 buffer, and so a worker's memory, stays bounded by streams x buffer x value.
+``load()`` counts streams and buffered values over every hub (GET /metrics).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
-from typing import Any
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 log = logging.getLogger(__name__)
 
 
-class Stream:
-    """One client's subscription to one key; read ``next()`` on its own loop."""
+# Bytes a stream's connection may hold unsent (the event loop's buffer, and the
+# kernel's): a client that stops reading fills them and then its LIVE_BUFFER
+# quickly, so it is cut, instead of parking megabytes in socket buffers first.
+CONNECTION_BUFFER = 16 * 1024
 
-    def __init__(self, key: bytes, buffer: int) -> None:
+
+def bound_connection(transport: Any) -> None:
+    """Limit what one live connection holds unsent (see CONNECTION_BUFFER)."""
+    if transport is None:
+        return
+    transport.set_write_buffer_limits(high=CONNECTION_BUFFER)
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CONNECTION_BUFFER)
+
+
+class Change(NamedTuple):
+    key: bytes
+    value: bytes
+    committed_ms: int  # epoch milliseconds when the commit listener saw the commit
+
+
+class Stream:
+    """One client's subscription to one key (or every key: None); read on its own loop."""
+
+    def __init__(self, key: bytes | None, buffer: int) -> None:
         self.key = key
         self.loop = asyncio.get_running_loop()
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=buffer)
+        self.queue: asyncio.Queue[Change | None] = asyncio.Queue(maxsize=buffer)
         self.cut: str | None = None  # why the stream was ended, once it was
+        # Called when the client is cut for lagging: a client that stopped reading
+        # leaves its server blocked in a write, which only closing the connection ends.
+        self.on_cut: Callable[[], None] | None = None
 
-    def offer(self, value: bytes) -> None:
+    def offer(self, change: Change) -> None:
         """On the stream's loop: queue a committed value, or cut a stream that lags."""
         if self.cut is not None:
             return
         try:
-            self.queue.put_nowait(value)
+            self.queue.put_nowait(change)
         except asyncio.QueueFull:
             self.end(f"slow client: {self.queue.maxsize} committed changes not yet sent")
+            log.warning("live stream for %r cut off: %s", self.key, self.cut)
+            if self.on_cut is not None:
+                self.on_cut()
 
     def end(self, reason: str) -> None:
         """Stop the stream (on its loop): ``next()`` answers None once the queue is read."""
@@ -45,7 +79,24 @@ class Stream:
 
     async def next(self, timeout: float) -> bytes | None:
         """The next committed value; None when cut; TimeoutError after ``timeout``."""
+        change = await self.next_change(timeout)
+        return None if change is None else change.value
+
+    async def next_change(self, timeout: float) -> Change | None:
+        """The next committed change with its key and commit time; None when cut."""
         return await asyncio.wait_for(self.queue.get(), timeout)
+
+
+_hubs: weakref.WeakSet[Hub | Ticks] = weakref.WeakSet()
+
+
+def load() -> tuple[int, int]:
+    """(live streams open, committed values buffered in them) over every hub of the process."""
+    streams = buffered = 0
+    for hub in list(_hubs):
+        streams += len(hub)
+        buffered += hub.buffered()
+    return streams, buffered
 
 
 class Hub:
@@ -53,14 +104,19 @@ class Hub:
 
     def __init__(self, max_streams: int) -> None:
         self.max_streams = max_streams
-        self._streams: dict[bytes, set[Stream]] = {}
+        self._streams: dict[bytes | None, set[Stream]] = {}  # None: the streams of every key
         self._lock = threading.Lock()  # publish runs on another thread than the streams
         self._count = 0
+        _hubs.add(self)
 
     def __len__(self) -> int:
         return self._count
 
-    def open(self, key: bytes, buffer: int) -> Stream | None:
+    def buffered(self) -> int:
+        with self._lock:
+            return sum(stream.queue.qsize() for streams in self._streams.values() for stream in streams)
+
+    def open(self, key: bytes | None, buffer: int) -> Stream | None:
         """A new stream for ``key``, or None when the worker is at its limit."""
         with self._lock:
             if self._count >= self.max_streams:
@@ -78,21 +134,27 @@ class Hub:
                 self._count -= 1
                 if not streams:
                     del self._streams[stream.key]
-        if stream.cut is not None and stream.cut.startswith("slow client"):
-            log.warning("live stream for %r cut off: %s", stream.key, stream.cut)
 
     def publish(self, partition: int, writes: dict[bytes, Any], deleted: object) -> None:
-        """Commit listener: hand each committed value to its key's streams."""
+        """Commit listener: hand each committed value to its key's streams and to
+        the streams of every key."""
         del partition
+        now = time.time_ns() // 1_000_000
         with self._lock:
+            if not self._streams:
+                return
+            every = self._streams.get(None, ())
+            # A commit may write thousands of keys while a few are watched: walk the smaller side.
+            keys = writes.keys() if every or len(writes) <= len(self._streams) else self._streams.keys()
             targets = [
-                (stream, value)
-                for key, value in writes.items()
-                if value is not deleted and value is not None
-                for stream in self._streams.get(key, ())
+                (stream, Change(key, value, now))
+                for key in keys
+                if key is not None and (value := writes.get(key)) is not None and value is not deleted
+                for streams in (self._streams.get(key, ()), every)
+                for stream in streams
             ]
-        for stream, value in targets:
-            stream.loop.call_soon_threadsafe(stream.offer, value)
+        for stream, change in targets:
+            stream.loop.call_soon_threadsafe(stream.offer, change)
 
 
 class Ticks:
@@ -102,9 +164,13 @@ class Ticks:
     def __init__(self) -> None:
         self._flags: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._lock = threading.Lock()
+        _hubs.add(self)
 
     def __len__(self) -> int:
         return len(self._flags)
+
+    def buffered(self) -> int:
+        return 0  # a flag, never a value
 
     def open(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Event]:
         flag = (asyncio.get_running_loop(), asyncio.Event())

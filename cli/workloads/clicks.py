@@ -121,7 +121,7 @@ class ClicksWorkload:
             budget = self.budgets.setdefault(event.advertiser_id, Budget())
             entry_id = getattr(event, "click_id", None) or event.event_id
             if not self.filters[topic].offer(entry_id, int(time.time())):
-                budget.duplicates += 1
+                budget.count_duplicate()
                 acct["duplicates"] += 1
                 continue
             outcome = apply(budget, event)

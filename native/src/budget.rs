@@ -31,6 +31,9 @@ pub struct Budget {
     pub last_rejected_cpc: i64,
     #[serde(default)]
     pub updated_at: Option<String>,
+    /// One more per applied event or counted duplicate (`Budget.version`); 0 when stored before it.
+    #[serde(default)]
+    pub version: i64,
 }
 
 fn active() -> String {
@@ -49,6 +52,7 @@ impl Default for Budget {
             status: active(),
             last_rejected_cpc: 0,
             updated_at: None,
+            version: 0,
         }
     }
 }
@@ -105,6 +109,7 @@ pub struct Outcome {
 
 /// `apply_click`: charge the click if the balance covers it, else reject it.
 pub fn apply_click(budget: &mut Budget, click: &Click) -> Result<Outcome> {
+    budget.version = add(budget.version, 1)?;
     if budget.balance >= click.cpc {
         budget.balance = sub(budget.balance, click.cpc)?;
         budget.spent = add(budget.spent, click.cpc)?;
@@ -140,6 +145,7 @@ pub fn apply_click(budget: &mut Budget, click: &Click) -> Result<Outcome> {
 
 /// `apply_funding`: a top-up or an operator's signed adjustment.
 pub fn apply_funding(budget: &mut Budget, event: &Funding) -> Result<Outcome> {
+    budget.version = add(budget.version, 1)?;
     budget.balance = add(budget.balance, event.amount)?;
     budget.funded = add(budget.funded, event.amount)?;
     let entry = ledger_entry(
@@ -269,7 +275,7 @@ pub fn status_change(
 }
 
 /// `Budget.to_dict()`'s fields, in its order.
-fn budget_fields(b: &Budget) -> [(&'static str, Json<'_>); 9] {
+fn budget_fields(b: &Budget) -> [(&'static str, Json<'_>); 10] {
     [
         ("balance", Json::Int(b.balance)),
         ("spent", Json::Int(b.spent)),
@@ -283,7 +289,15 @@ fn budget_fields(b: &Budget) -> [(&'static str, Json<'_>); 9] {
             "updated_at",
             b.updated_at.as_deref().map_or(Json::Null, Json::Str),
         ),
+        ("version", Json::Int(b.version)),
     ]
+}
+
+/// `Budget.count_duplicate()`: a redelivered event is counted, and changes the value.
+pub fn count_duplicate(budget: &mut Budget) -> Result<()> {
+    budget.duplicates = add(budget.duplicates, 1)?;
+    budget.version = add(budget.version, 1)?;
+    Ok(())
 }
 
 /// `Budget.to_dict()`.

@@ -475,11 +475,7 @@ impl BudgetRun {
                     .map_err(overflow)?
                     <= self.window
                 {
-                    budget.duplicates = budget
-                        .duplicates
-                        .checked_add(1)
-                        .ok_or(budget::Overflow)
-                        .map_err(overflow)?;
+                    budget::count_duplicate(budget).map_err(overflow)?;
                     if is_click {
                         out.counts.1 += 1
                     } else {

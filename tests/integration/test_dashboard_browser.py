@@ -1,5 +1,6 @@
 """The dashboard in a real headless Chromium (Debian's, `make browser`), driven over
-the DevTools protocol: its totals reach the oracle's as lifecycle traffic commits."""
+the DevTools protocol: its lifecycle counts, category totals and budgets reach the
+oracles' as the traffic commits."""
 
 from __future__ import annotations
 
@@ -24,7 +25,18 @@ CHROMIUM_FLAGS = (
 )  # fmt: skip
 SHOWN = (
     "JSON.stringify(Object.fromEntries(['created','paid','shipped','delivered','cancelled']"
-    ".map(s => [s, document.getElementById('status-' + s).textContent])))"
+    ".map(s => [s, (document.getElementById('status-' + s) || {}).textContent])))"
+)
+CATEGORIES = (
+    "JSON.stringify(Object.fromEntries([...document.querySelectorAll('#categories tr')]"
+    ".map(tr => [tr.dataset.category, tr.querySelector('.amount').textContent])))"
+)
+NOTIFICATIONS = (
+    "JSON.stringify([...document.querySelectorAll('#notifications li')].map(li => li.textContent))"
+)
+BUDGETS = (
+    "JSON.stringify(Object.fromEntries([...document.querySelectorAll('#budgets tr')]"
+    ".map(tr => [tr.dataset.advertiser, [tr.cells[1].textContent, tr.cells[2].textContent]])))"
 )
 
 
@@ -86,11 +98,38 @@ async def test_the_dashboard_shows_the_oracles_totals(deployment, workers, tmp_p
                 "loadgen", "lifecycle", "--count", "1500", "--seed", "9", "--oracle", str(oracle_file)
             )
             assert gen.returncode == 0, gen.stderr[-3000:]
-            want = {k: str(v) for k, v in json.loads(oracle_file.read_text())["counts"].items()}
-            shown = None
+            lifecycle = json.loads(oracle_file.read_text())
+            want = {k: str(v) for k, v in lifecycle["counts"].items()}
+            # One sampled order's user followed on the page: its final status shows up.
+            order_id, order = sorted(lifecycle["orders"].items())[0]
+            want_line = f"order {order_id}: {order['status']} ("
+            follow = f"$('user').value = {json.dumps(order['user_id'])}; $('user-form').requestSubmit(); 1"
+            await page.evaluate(follow)
+            orders_file = tmp_path / "orders.json"
+            gen = deployment.faust(
+                "loadgen", "orders", "--count", "1000", "--seed", "9", "--oracle", str(orders_file)
+            )
+            assert gen.returncode == 0, gen.stderr[-3000:]
+            categories = json.loads(orders_file.read_text())["categories"]
+            want_categories = {c: str(t["total_amount"]) for c, t in categories.items()}
+            clicks_file = tmp_path / "clicks.json"
+            gen = deployment.faust(
+                "loadgen", "clicks", "--advertisers", "3", "--count", "600", "--rounds", "2", "--seed", "9",
+                "--oracle", str(clicks_file),
+            )  # fmt: skip
+            assert gen.returncode == 0, gen.stderr[-3000:]
+            budgets = json.loads(clicks_file.read_text())["advertisers"]
+            want_budgets = {a: [str(b["balance"]), b["status"]] for a, b in budgets.items()}
+            shown = shown_categories = shown_budgets = notified = None
+            noticed = False
             for _ in range(300):
                 shown = json.loads(str(await page.evaluate(SHOWN)))
-                if shown == want:
+                shown_categories = json.loads(str(await page.evaluate(CATEGORIES)))
+                shown_budgets = json.loads(str(await page.evaluate(BUDGETS)))
+                notified = json.loads(str(await page.evaluate(NOTIFICATIONS)))
+                noticed = any(line.startswith(want_line) for line in notified)
+                got = (shown, shown_categories, shown_budgets, noticed)
+                if got == (want, want_categories, want_budgets, True):
                     break
                 await asyncio.sleep(0.2)
             shot = Path(tmp_path / "dashboard.png")
@@ -98,6 +137,9 @@ async def test_the_dashboard_shows_the_oracles_totals(deployment, workers, tmp_p
             shot.write_bytes(base64.b64decode(data))
             print(f"dashboard screenshot: {shot}")
             assert shown == want, worker.log_tail()
+            assert shown_categories == want_categories, worker.log_tail()
+            assert shown_budgets == want_budgets, worker.log_tail()
+            assert noticed, (want_line, notified)
     finally:
         browser.terminate()
         browser.wait(10)

@@ -156,6 +156,13 @@ class Worker:
             for db in compat.open_dbs(store).values():
                 db.close()
 
+    def seed(self, table: Any, key: bytes, value: bytes, partition: int = 0) -> None:
+        """Committed state from before this run: in the store and in its changelog."""
+        table.data.stage(partition, {key: value})
+        table.data.commit({partition})
+        topic = table.changelog_topic.get_topic_name()
+        self.changelogs[topic].append({"partition": partition, "key": key, "value": value})
+
     def put(
         self, topic: Any, value: bytes | None, *, key: bytes | None = None, partition: int = 0,
         timestamp: float = 0.0,

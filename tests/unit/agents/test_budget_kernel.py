@@ -118,13 +118,22 @@ def by_topic(visible: list[SentBatch], changelogs: set[str]) -> tuple[dict, dict
     return sends, writes
 
 
-async def run_both(worker: Worker, batches: list[list[Record]], monkeypatch: pytest.MonkeyPatch) -> dict:
-    """Each implementation's committed state after the batches (the same, or this fails)."""
+async def run_both(
+    worker: Worker,
+    batches: list[list[Record]],
+    monkeypatch: pytest.MonkeyPatch,
+    initial: dict[Any, dict[bytes, dict]] | None = None,
+) -> dict:
+    """Each implementation's committed state after the batches (the same, or this
+    fails), both starting from ``initial`` ({table: {key: value}}) committed."""
     changelogs = {t.changelog_topic.get_topic_name() for t in worker.app.tables.values()}
     runs = {}
     for name, kernel in (("python", None), ("native", budget_kernel)):
         monkeypatch.setattr(budget_agents, "kernel", kernel)
         worker.reset()
+        for table, values in (initial or {}).items():
+            for key, value in values.items():
+                worker.seed(table, key, orjson.dumps(value))
         commits = []
         for records in batches:
             worker.redeliver(records)
@@ -145,6 +154,20 @@ async def test_native_kernel_sends_and_writes_what_the_python_handler_does(
     batches = random_batches(seed, 40)
     await run_both(worker, batches, monkeypatch)
     assert "runs in Python" not in caplog.text  # every batch went through the kernel
+
+
+async def test_a_budget_stored_before_versions_goes_on_from_version_0(
+    worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = {"balance": 500, "spent": 0, "funded": 500, "charged": 0, "rejected": 0, "duplicates": 0,
+           "status": "active", "last_rejected_cpc": 0, "updated_at": "2026-11-24T15:00:00+00:00"}  # fmt: skip
+    plain = orjson.dumps({"click_id": "k", "advertiser_id": "a", "campaign_id": "c", "cpc": 5,
+                          "ts": "2026-11-24T15:00:00Z"})  # fmt: skip
+    # The second click is a duplicate of the first.
+    records = [Record(CLICKS, 0, 0, T0, b"a", plain), Record(CLICKS, 0, 1, T0, b"a", plain)]
+    state = await run_both(worker, [records], monkeypatch, {budget_agents.budgets: {b"a": old}})
+    budget = state[budget_agents.budgets.name]["a"]
+    assert (budget["version"], budget["charged"], budget["duplicates"]) == (2, 1, 1)
 
 
 def test_the_kernel_reads_plain_clicks_itself_and_leaves_the_rest_to_python() -> None:

@@ -79,3 +79,6 @@ async def test_both_implementations_follow_the_domain_rule(
     stored = rows(budget_agents.seen_budget_events)
     assert live.items() <= stored.items() <= entries.items()
     assert rows(budget_agents.budgets)["a"]["duplicates"] == dups
+    # The version rule: every record here is valid, so each one applied or
+    # counted as a duplicate makes one more version.
+    assert rows(budget_agents.budgets)["a"]["version"] == len(records)

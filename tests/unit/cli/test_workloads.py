@@ -230,7 +230,7 @@ def replay_clicks(records: list[tuple[str, bytes, bytes]]) -> dict:
         budget = budgets.setdefault(event.advertiser_id, Budget())
         seen_key = f"click:{event.click_id}" if is_click else f"budget:{event.event_id}"
         if seen_key in seen:
-            budget.duplicates += 1
+            budget.count_duplicate()
             acct["duplicates"] += 1
             continue
         seen.add(seen_key)

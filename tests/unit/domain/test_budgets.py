@@ -283,6 +283,30 @@ def test_add_daily_counts_per_campaign() -> None:
     assert type(stats["c-1"]["spend"]) is int
 
 
+# --- version ------------------------------------------------------------------------------------
+
+
+def test_every_applied_event_and_counted_duplicate_is_one_more_version() -> None:
+    budget = Budget()
+    apply_funding(budget, funding(300))
+    assert budget.version == 1
+    apply_click(budget, click(100, "k-1"))  # charged
+    apply_click(budget, click(900, "k-2"))  # rejected: exhausts
+    apply_click(budget, click(900, "k-3"))  # rejected again: no status change, still a change
+    apply_funding(budget, funding(-50, "adjust", "j-1"))
+    budget.count_duplicate()
+    assert (budget.version, budget.duplicates) == (6, 1)
+    assert public_view("a-1", budget)["version"] == 6
+
+
+def test_a_budget_stored_before_versions_reads_as_version_0() -> None:
+    old = {k: v for k, v in funded(500).to_dict().items() if k != "version"}
+    budget = Budget.from_dict(old)
+    assert budget.version == 0
+    apply_click(budget, click(100))
+    assert budget.to_dict()["version"] == 1
+
+
 # --- views and serialisation ----------------------------------------------------------------------
 
 

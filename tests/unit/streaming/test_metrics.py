@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from prometheus_client import generate_latest
@@ -9,6 +10,7 @@ from prometheus_client import generate_latest
 from app import app
 from eos.runtime import runtime_of
 from streaming.metrics import Metrics, input_records
+from web.live_hub import Hub
 
 # Labels that may appear: each takes values from a bounded set (never an id).
 BOUNDED = {"topic", "partition", "outcome", "reason", "handler", "table", "route", "method", "status", "le"}
@@ -73,3 +75,22 @@ def test_input_labels_are_topic_partition_and_outcome_only() -> None:
     series = _series({"orders/3": {"processed": 1, "duplicates": 0, "dead_lettered": 0}})
     assert {k for labels in series for k, _ in labels} == {"topic", "partition", "outcome"}
     assert len(series) == 3  # one per outcome
+
+
+async def test_live_streams_and_their_buffered_values_are_gauges() -> None:
+    def gauges() -> tuple[float, float]:
+        text = exposition()
+        values = [re.search(rf"^{n} (\S+)$", text, re.MULTILINE) for n in ("commerce_live_streams",
+                  "commerce_live_buffered_events")]  # fmt: skip
+        assert all(values), text
+        return float(values[0].group(1)), float(values[1].group(1))  # type: ignore[union-attr]
+
+    streams, buffered = gauges()
+    hub = Hub(max_streams=5)
+    stream = hub.open(b"a-1", buffer=4)
+    assert stream is not None
+    hub.publish(0, {b"a-1": b"{}", b"a-2": b"{}"}, object())
+    await asyncio.sleep(0.01)  # the hand-over runs on the loop
+    assert gauges() == (streams + 1, buffered + 1)
+    hub.close(stream)
+    assert gauges() == (streams, buffered)

@@ -74,6 +74,7 @@ def served_here(headers) -> bool:  # type: ignore[no-untyped-def]
         b"{}",
         orjson.dumps({"balance": 0, "status": "exhausted", "updated_at": None}),
         orjson.dumps({"balance": 2**62, "spent": -5, "status": '\u00e9t\u00e9 "q" \\ \n\u2028'}),
+        orjson.dumps({"balance": 5, "updated_at": "2026-11-24T15:00:00+00:00", "version": 42}),
     ],
 )
 @pytest.mark.parametrize("advertiser_id", ["a-1", "\u5e7f\u544a\u4e3b-7", 'a"b\\c'])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
-from web.live_hub import Hub
+from web.live_hub import Hub, load
 
 DELETED = object()
 
@@ -46,3 +47,46 @@ async def test_a_slow_stream_is_cut_and_holds_no_more_than_its_buffer(caplog) ->
     assert await slow.next(1) is None  # the stream ends rather than skip changes
     hub.close(slow)
     assert "cut off" in caplog.text and len(hub) == 0
+
+
+async def test_a_stream_of_every_key_gets_each_committed_change_with_its_key_in_commit_order() -> None:
+    hub = Hub(max_streams=10)
+    every, one = hub.open(None, buffer=10), hub.open(b"c-2", buffer=10)
+    assert every is not None and one is not None
+    before = time.time_ns() // 1_000_000
+    publish_from_another_thread(hub, [{b"c-1": b"1", b"c-2": b"x"}, {b"c-1": DELETED}, {b"c-3": b"2"}])
+    got = [await every.next_change(1) for _ in range(3)]
+    want = [(b"c-1", b"1"), (b"c-2", b"x"), (b"c-3", b"2")]
+    assert [(c.key, c.value) for c in got if c is not None] == want
+    assert all(c is not None and before <= c.committed_ms <= time.time_ns() // 1_000_000 for c in got)
+    assert await one.next(1) == b"x" and one.queue.empty()
+    hub.close(every)
+    assert len(hub) == 1
+
+
+async def test_a_slow_stream_of_every_key_is_cut_and_the_counted_load_stays_bounded() -> None:
+    hub = Hub(max_streams=10)
+    streams_before, buffered_before = load()
+    slow, idle = hub.open(None, buffer=4), hub.open(b"nobody", buffer=4)
+    assert slow is not None and idle is not None
+    publish_from_another_thread(hub, [{f"c-{i}".encode(): b"v" for i in range(3)}])
+    await asyncio.sleep(0.05)
+    assert load() == (streams_before + 2, buffered_before + 3)
+    publish_from_another_thread(hub, [{f"c-{i}".encode(): b"v" for i in range(100)}])
+    await asyncio.sleep(0.05)
+    assert slow.cut is not None and slow.cut.startswith("slow client")
+    streams, buffered = load()
+    assert buffered - buffered_before <= (streams - streams_before) * 4
+    assert await slow.next_change(1) is None
+
+
+async def test_a_watched_key_among_many_written_gets_its_value_and_a_deleted_one_nothing() -> None:
+    hub = Hub(max_streams=10)
+    watched, gone = hub.open(b"k-7", buffer=4), hub.open(b"k-8", buffer=4)
+    assert watched is not None and gone is not None
+    writes: dict[bytes, object] = {f"k-{i}".encode(): str(i).encode() for i in range(100)}
+    writes[b"k-8"] = DELETED
+    publish_from_another_thread(hub, [writes])
+    assert await watched.next(1) == b"7"
+    await asyncio.sleep(0.05)
+    assert watched.queue.empty() and gone.queue.empty()

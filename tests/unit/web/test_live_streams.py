@@ -1,0 +1,60 @@
+"""The budget and category streams' rules without a broker: which events a budget
+stream sends (ids never go back, a status event on a transition) and the checks of
+the categories stream's query."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from web.live_budgets import _send, _Sent
+from web.live_categories import MAX_FILTER, categories_filter
+
+
+class Sink:
+    """What an EventSourceResponse was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str | None, dict]] = []
+
+    async def send(self, data: str, id: str | None = None, event: str | None = None) -> None:  # noqa: A002
+        self.sent.append((str(event), id, orjson.loads(data)))
+
+
+def stored(version: int, status: str, balance: int) -> dict:
+    return {"balance": balance, "status": status, "version": version, "last_rejected_cpc": 300}
+
+
+async def test_a_budget_stream_sends_each_version_once_and_a_status_event_on_each_transition() -> None:
+    sink, sent = Sink(), _Sent(0)
+    for value in [
+        stored(3, "active", 500),
+        stored(3, "active", 500),  # the same commit seen twice (snapshot and change)
+        stored(2, "active", 700),  # older: never sent after a newer one
+        stored(4, "exhausted", 100),
+        stored(5, "exhausted", 100),
+        stored(6, "active", 900),
+    ]:
+        await _send(sink, "a-1", value, 1_700_000_000_000, sent)  # type: ignore[arg-type]
+    assert [(e, i) for e, i, _ in sink.sent] == [
+        ("budget", "3"), ("status", None), ("budget", "4"),
+        ("budget", "5"), ("status", None), ("budget", "6"),
+    ]  # fmt: skip
+    assert sink.sent[1][2] == {"advertiser_id": "a-1", "status": "exhausted", "balance": 100, "version": 4}
+    first = sink.sent[0][2]
+    assert first["advertiser_id"] == "a-1" and first["committed_ms"] == 1_700_000_000_000
+    assert "last_rejected_cpc" not in first
+
+
+async def test_a_resumed_budget_stream_sends_nothing_up_to_the_clients_version() -> None:
+    sink = Sink()
+    await _send(sink, "a-1", stored(7, "active", 1), 0, _Sent(7))  # type: ignore[arg-type]
+    assert sink.sent == []
+
+
+def test_the_category_filter_is_checked() -> None:
+    assert categories_filter(None) is None
+    assert categories_filter("books,toys,") == {"books", "toys"}
+    for bad in ("", ",", ",".join(f"c{i}" for i in range(MAX_FILTER + 1))):
+        with pytest.raises(ValueError, match="category must name"):
+            categories_filter(bad)

@@ -1,0 +1,119 @@
+"""GET /advertisers/{advertiser_id}/budget/stream: server-sent events of a budget's committed values.
+
+``event: budget`` carries what GET /advertisers/{id}/budget answers (with its
+``version``) and ``committed_ms``, ``id:`` the version: one more per applied
+event, kept in the value, so ids order a budget's changes across owners and
+restarts. ``event: status`` (``{advertiser_id, status, balance, version}``, no
+``id:``) comes just before the budget event whose status differs from the one
+last sent on this stream; the first event of a stream carries its status in the
+budget event only. Only values a transaction committed are sent (the commit
+listeners, web/live_hub.py). Owner, 307, resume and rebalance as web/live.py.
+"""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+from aiohttp import web
+from aiohttp_sse import EventSourceResponse
+from faust.web import Request, Response, View
+
+from app import app
+from config import settings
+from domain.budgets import Budget, public_view
+from eos.runtime import runtime_of
+from tables import budgets
+from web.live import RETRY_MS, last_event_id
+from web.live_hub import Hub, Stream, bound_connection
+from web.routing import LOCAL, bad_request, not_ready, own_url
+
+hub = Hub(settings.live_max_streams)
+runtime_of(app).listen(budgets.name, hub.publish)
+
+
+def _owner(advertiser_id: str) -> str | None:
+    try:
+        return str(app.router.key_store(budgets.name, advertiser_id)).rstrip("/")
+    except Exception:  # no assignment yet (starting, rebalancing)
+        return None
+
+
+@app.page("/advertisers/{advertiser_id}/budget/stream")
+class AdvertiserBudgetStream(View):
+    async def get(self, request: Request, advertiser_id: str) -> Response:
+        try:
+            last = last_event_id(request.headers.get("Last-Event-ID", request.query.get("last_event_id")))
+        except ValueError as exc:
+            return bad_request(self, str(exc))
+        owner = _owner(advertiser_id)
+        if owner is None:
+            return self.error(503, "partition assignment not known yet; retry shortly")
+        if owner != own_url():
+            if request.query.get("scope") == LOCAL:
+                return self.error(503, f"this worker does not own {advertiser_id!r} (now {owner}); retry")
+            location = f"{owner}{request.path_qs}"
+            return web.json_response({"owner": owner}, status=307, headers={"Location": location})
+        if (unready := not_ready(self)) is not None:
+            return unready
+        stream = hub.open(advertiser_id.encode(), settings.live_buffer)
+        if stream is None:
+            return self.error(503, f"this worker serves {hub.max_streams} budget streams (LIVE_MAX_STREAMS)")
+        try:
+            return await _serve(request, advertiser_id, stream, last)
+        finally:
+            hub.close(stream)
+
+
+class _Sent:
+    """What this stream sent last: the version (ids never go back) and the status."""
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        self.status: str | None = None
+
+
+async def _serve(request: Request, advertiser_id: str, stream: Stream, last: int) -> EventSourceResponse:
+    resp = EventSourceResponse(ping_interval=settings.live_heartbeat)
+    await resp.prepare(request)  # type: ignore[arg-type]
+    bound_connection(request.transport)
+    stream.on_cut = request.transport.abort if request.transport is not None else None
+    sent = _Sent(last)
+    # Subscribed first, then read: a commit in between arrives twice, and the
+    # version filter drops the second copy.
+    stored = budgets.get(advertiser_id)
+    try:
+        if stored is not None:
+            await _send(resp, advertiser_id, stored, time.time_ns() // 1_000_000, sent)
+        while True:
+            try:
+                change = await stream.next_change(settings.live_heartbeat)
+            except TimeoutError:
+                if not resp.is_connected():
+                    break
+                if _owner(advertiser_id) != own_url():  # rebalanced away: the client retries elsewhere
+                    await resp.send("", event="moved", retry=RETRY_MS)
+                    break
+                continue
+            if change is None:  # cut: too slow
+                break
+            await _send(resp, advertiser_id, orjson.loads(change.value), change.committed_ms, sent)
+    except (ConnectionResetError, ConnectionError):
+        pass  # the client went away
+    return resp
+
+
+async def _send(
+    resp: EventSourceResponse, advertiser_id: str, stored: dict, committed_ms: int, sent: _Sent
+) -> None:
+    view = public_view(advertiser_id, Budget.from_dict(stored))
+    version = view["version"]
+    if version <= sent.version:
+        return
+    if sent.status is not None and view["status"] != sent.status:
+        change = {"advertiser_id": advertiser_id, "status": view["status"], "balance": view["balance"],
+                  "version": version}  # fmt: skip
+        await resp.send(orjson.dumps(change).decode(), event="status")
+    data = orjson.dumps({**view, "committed_ms": committed_ms}).decode()
+    await resp.send(data, id=str(version), event="budget")
+    sent.version, sent.status = version, view["status"]
