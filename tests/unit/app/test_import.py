@@ -29,6 +29,13 @@ def test_building_the_app_fails_naming_the_variable() -> None:
     assert "ConfigError" in done.stderr and "PROCESSING_GUARANTEE" in done.stderr
 
 
+def test_starting_the_worker_fails_naming_the_variable() -> None:
+    code = "import sys; from faust.cli.faust import cli; sys.argv = ['faust', '-A', 'app', 'worker']; cli()"
+    done = _python(code)
+    assert done.returncode != 0
+    assert "PROCESSING_GUARANTEE" in done.stderr
+
+
 # Every module of the packages that make up the app: none declares or reads anything at import.
 _IMPORT_ALL = """
 import importlib, pkgutil, sys
