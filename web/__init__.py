@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# Importing a view module routes its views on the Blueprint, in this order (the
-# order aiohttp matches them in, as before: see docs/live-push.md on /categories/stream).
+# Importing a view module routes its views on the Blueprint; no app is needed for that.
 from web import (  # noqa: F401
     auth,
     budgets,
