@@ -1,3 +1,12 @@
-"""Agents: thin loops over pure domain functions. Importing registers them."""
+"""Agents: thin loops over pure domain functions, registered on an app by the factory."""
 
-from agents import budgets, lifecycle, orders  # noqa: F401
+from __future__ import annotations
+
+from typing import Any
+
+from agents import budgets, lifecycle, orders
+
+
+def register(app: Any) -> None:
+    for module in (budgets, lifecycle, orders):
+        module.register(app)

@@ -10,81 +10,87 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
-from app import topics
-from config import settings
 from domain.dedup import advance, is_duplicate
 from domain.errors import InvalidRecord
 from domain.orders import HOUR, CategoryDelta, add_deltas, category_deltas, hour_start, parse_order
 from streaming import Tally, output_headers
 from streaming import retention as stream_time
 from streaming.partition_batch import PartitionBatch, batch_agent
-from tables import accounting, category_hourly, category_totals, seen_orders, stream_times
-
-# The duplicate filter's window is its retention (domain.dedup).
-DEDUP_WINDOW = settings.retention_seen_orders
-HOURLY_RETENTION = settings.retention_category_hourly
-ORDERS = topics.orders.get_topic_name()
-BY_CATEGORY = topics.orders_by_category.get_topic_name()
 
 
-@batch_agent(topics.orders, name="orders-validate")
-def validate_orders(batch: PartitionBatch) -> None:
-    """Validate, deduplicate and repartition one partition's orders."""
-    tally = Tally()
-    repartition = topics.orders_by_category
-    before = now = stream_time.load(batch, stream_times, ORDERS)
-    for record in batch.records:
-        now = advance(now, record.timestamp)  # every record counts, valid or not
-        try:
-            order = parse_order(record.key, record.value)
-        except InvalidRecord as error:
-            batch.dead_letter(topics.orders_dlq, record, error)
-            tally.dead_lettered += 1
-            continue
-        seen_at = now // 1000
-        if is_duplicate(batch.get(seen_orders, order.order_id), seen_at, DEDUP_WINDOW):
-            tally.duplicates += 1
-            continue
-        batch.put(seen_orders, order.order_id, seen_at)
-        for delta in category_deltas(order):
-            batch.send_keyed(repartition, delta.category.encode(), delta.model_dump_json().encode(), [])
-        tally.processed += 1
-    tally.save(batch, accounting, ORDERS)
-    stream_time.save(batch, stream_times, ORDERS, before, now)
-    stream_time.expire(batch, seen_orders, now, DEDUP_WINDOW)
+def register(app: Any) -> None:
+    topics, tables = app.runtime.topics, app.runtime.tables
+    accounting, stream_times, seen_orders = tables.accounting, tables.stream_times, tables.seen_orders
+    category_totals, category_hourly = tables.category_totals, tables.category_hourly
+    # The duplicate filter's window is its retention (domain.dedup).
+    dedup_window = app.settings.retention_seen_orders
+    hourly_retention = app.settings.retention_category_hourly
+    orders = topics.orders.get_topic_name()
+    repartitioned = topics.orders_by_category.get_topic_name()
 
+    @batch_agent(topics.orders, name="orders-validate")
+    def validate_orders(batch: PartitionBatch) -> None:
+        """Validate, deduplicate and repartition one partition's orders."""
+        tally = Tally()
+        repartition = topics.orders_by_category
+        before = now = stream_time.load(batch, stream_times, orders)
+        for record in batch.records:
+            now = advance(now, record.timestamp)  # every record counts, valid or not
+            try:
+                order = parse_order(record.key, record.value)
+            except InvalidRecord as error:
+                batch.dead_letter(topics.orders_dlq, record, error)
+                tally.dead_lettered += 1
+                continue
+            seen_at = now // 1000
+            if is_duplicate(batch.get(seen_orders, order.order_id), seen_at, dedup_window):
+                tally.duplicates += 1
+                continue
+            batch.put(seen_orders, order.order_id, seen_at)
+            for delta in category_deltas(order):
+                batch.send_keyed(repartition, delta.category.encode(), delta.model_dump_json().encode(), [])
+            tally.processed += 1
+        tally.save(batch, accounting, orders)
+        stream_time.save(batch, stream_times, orders, before, now)
+        stream_time.expire(batch, seen_orders, now, dedup_window)
 
-@batch_agent(topics.orders_by_category, name="category-totals")
-def aggregate_categories(batch: PartitionBatch) -> None:
-    """Fold one partition's category deltas into the totals, and publish them."""
-    now = datetime.now(UTC)
-    headers = output_headers()
-    by_category: dict[str, list[CategoryDelta]] = defaultdict(list)
-    before = event_time = stream_time.load(batch, stream_times, BY_CATEGORY)
-    for record in batch.records:
-        delta = CategoryDelta.model_validate_json(record.value)
-        by_category[delta.category].append(delta)
-        event_time = advance(event_time, delta.created_at * 1000)
-    cutoff = stream_time.cutoff(event_time, HOURLY_RETENTION)
-    for category, deltas in by_category.items():
-        totals = add_deltas(batch.get(category_totals, category), deltas, now)
-        batch.put(category_totals, category, totals)
-        _add_hourly(batch, category, deltas, now, cutoff)
-        batch.send_keyed(
-            topics.category_totals,
-            category.encode(),
-            orjson.dumps({"category": category, **totals}),
-            headers,
-        )
-    stream_time.save(batch, stream_times, BY_CATEGORY, before, event_time)
-    stream_time.expire(batch, category_hourly, event_time, HOURLY_RETENTION)
+    @batch_agent(topics.orders_by_category, name="category-totals")
+    def aggregate_categories(batch: PartitionBatch) -> None:
+        """Fold one partition's category deltas into the totals, and publish them."""
+        now = datetime.now(UTC)
+        headers = output_headers()
+        by_category: dict[str, list[CategoryDelta]] = defaultdict(list)
+        before = event_time = stream_time.load(batch, stream_times, repartitioned)
+        for record in batch.records:
+            delta = CategoryDelta.model_validate_json(record.value)
+            by_category[delta.category].append(delta)
+            event_time = advance(event_time, delta.created_at * 1000)
+        cutoff = stream_time.cutoff(event_time, hourly_retention)
+        for category, deltas in by_category.items():
+            totals = add_deltas(batch.get(category_totals, category), deltas, now)
+            batch.put(category_totals, category, totals)
+            _add_hourly(batch, category_hourly, category, deltas, now, cutoff)
+            batch.send_keyed(
+                topics.category_totals,
+                category.encode(),
+                orjson.dumps({"category": category, **totals}),
+                headers,
+            )
+        stream_time.save(batch, stream_times, repartitioned, before, event_time)
+        stream_time.expire(batch, category_hourly, event_time, hourly_retention)
 
 
 def _add_hourly(
-    batch: PartitionBatch, category: str, deltas: list[CategoryDelta], now: datetime, cutoff: int | None
+    batch: PartitionBatch,
+    category_hourly: Any,
+    category: str,
+    deltas: list[CategoryDelta],
+    now: datetime,
+    cutoff: int | None,
 ) -> None:
     """Event time (the repartition's stream time) decides: an hour past retention
     is not brought back by late orders (counted; the all-time totals have them)."""

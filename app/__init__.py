@@ -1,10 +1,9 @@
 """The Faust application: ``faust -A app worker -l info``.
 
-Importing this package reads nothing and starts nothing. The app is built on
-first use of ``app.app`` (Faust's ``-A app`` does that): the settings are read
-from the environment (a bad value raises ConfigError naming the variable),
-then topics and tables are declared once (``app.topics``, ``tables``) and the
-agents, views and commands register themselves by import.
+Importing this package (or any module of the service) reads nothing and starts
+nothing. ``app.app`` is built on first use (Faust's ``-A app`` does that) by
+``app.factory.create_app`` from the settings in the environment: a bad value
+raises ConfigError naming the variable.
 """
 
 from __future__ import annotations
@@ -17,14 +16,9 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'app' has no attribute {name!r}")
     global app
     from app.factory import create_app
-    from config import settings
+    from config import load_settings
 
-    app = create_app(settings)  # a module global from here on: later lookups skip this function
-    # Registration by import; these modules import `app` from here.
-    import agents  # noqa: F401
-    import cli  # noqa: F401
-    import web  # noqa: F401
-
+    app = create_app(load_settings())  # a module global from here on: later lookups skip this function
     return app
 
 

@@ -1,4 +1,9 @@
-"""Build the faust.App from the one settings object."""
+"""Build the faust.App from the one settings object: ``create_app(settings)``.
+
+In order: the app and its runtime, the topics and tables (held by the runtime),
+then the agents, the views and the commands, each package's ``register``.
+Nothing here runs at import, and nothing but ``create_app`` reads settings.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,12 @@ import sys
 import faust
 from faust.auth import SASLCredentials, SSLCredentials
 
+from app.topics import declare_topics
 from config import Settings
 from config.settings import BudgetKernel
 from eos.runtime import Runtime
 from streaming.logs import logging_config
+from tables import declare_tables
 
 
 def broker_credentials(settings: Settings) -> faust.auth.Credentials | None:
@@ -55,9 +62,7 @@ class StreamsApp(faust.App):
         fresh deployment race on creating them, and one can see a changelog
         with 0 partitions and crash.
         """
-        from app import topics
-
-        return [*topics.ALL, *(table.changelog_topic for table in self.tables.values())]
+        return [*self.runtime.topics.ALL, *(table.changelog_topic for table in self.tables.values())]
 
     async def crash(self, reason: BaseException) -> None:
         """A denial by the broker's authorizer is logged with the ACL that would allow it."""
@@ -69,7 +74,6 @@ class StreamsApp(faust.App):
         await super().crash(explained)
 
     async def on_first_start(self) -> None:
-        from app import topics
         from app.access import check_credentials
         from app.admin import ensure_topics
         from streaming import recovery_progress, replay_generation
@@ -77,7 +81,8 @@ class StreamsApp(faust.App):
         await check_credentials(self.settings)  # a refused login says so, not "unable to bootstrap"
         # Before any table opens: state from before a replay is stale.
         await replay_generation.adopt_latest(self.settings)
-        await ensure_topics(self.settings, self.startup_topics(), copartitioned=topics.COPARTITIONED)
+        copartitioned = self.runtime.topics.COPARTITIONED
+        await ensure_topics(self.settings, self.startup_topics(), copartitioned=copartitioned)
         await super().on_first_start()
         self.add_future(recovery_progress.watch(self))  # timers only start after recovery
         settle_heap()
@@ -123,6 +128,19 @@ def gil_switch_interval(settings: Settings, front: bool) -> float:
 
 
 def create_app(settings: Settings) -> StreamsApp:
+    app = _new_app(settings)
+    app.runtime.declared = (declare_topics(app, settings), declare_tables(app, settings))
+    import agents
+    import cli
+    import web
+
+    agents.register(app)
+    web.register(app)
+    cli.register(app)
+    return app
+
+
+def _new_app(settings: Settings) -> StreamsApp:
     front = query_front_enabled(settings)
     sys.setswitchinterval(gil_switch_interval(settings, front))
     gc.set_threshold(settings.gc_gen0_threshold, *gc.get_threshold()[1:])

@@ -60,24 +60,23 @@ def _batches(records: list[tuple[str, bytes, bytes]], partitions: int, size: int
 
 
 def run(clicks: int, advertisers: int, batch: int, repeats: int, kernel: str = "auto") -> dict[str, float]:
+    from agents.budgets import load_kernel
     from app import app
     from bench.workload import BenchClicks
     from config.settings import BudgetKernel
     from eos.batch_path import TransactionBatch, _store
     from eos.runtime import runtime_of
-    from tables import accounting, budgets, daily_stats, seen_budget_events
 
     app.in_worker = True  # Faust opens transactional stores only in a worker
-    import agents.budgets  # after the app, which imports every agent
-
-    agents.budgets.kernel = agents.budgets.load_kernel(BudgetKernel(kernel))
     handler = runtime_of(app).handlers[app.settings.topic_ad_clicks]
+    handler.__self__.kernel = load_kernel(BudgetKernel(kernel))  # agents.budgets.BudgetHandler
+    t = app.runtime.tables
     work = BenchClicks(advertisers, clicks, seed=1, topics=("ad-budget", "ad-clicks"))
     inputs = [("ad-budget", k, v) for k, v in work.top_ups] + [("ad-clicks", k, v) for k, v in work.clicks]
     batches = _batches(inputs, app.conf.topic_partitions, batch)
     max_bytes = app.settings.producer_max_batch_bytes
     producer = _Producer(max_bytes)
-    tables = (accounting, budgets, daily_stats, seen_budget_events)
+    tables = (t.accounting, t.budgets, t.daily_stats, t.seen_budget_events)
     best: dict[str, float] = {}
     for _ in range(repeats):
         for table in tables:  # fresh state: drop what the last repeat committed
@@ -104,7 +103,7 @@ def run(clicks: int, advertisers: int, batch: int, repeats: int, kernel: str = "
         spent["total"] = sum(spent.values())
         for phase, seconds in spent.items():
             best[phase] = min(best.get(phase, seconds), seconds)
-        _check(work.oracle()["advertisers"], _store(budgets), batches)
+        _check(work.oracle()["advertisers"], _store(t.budgets), batches)
     return {phase: seconds / len(inputs) * 1e6 for phase, seconds in best.items()}
 
 

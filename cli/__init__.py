@@ -1,3 +1,12 @@
-"""Faust CLI commands: ``faust -A app loadgen|verify|replay``. Importing registers them."""
+"""Faust CLI commands: ``faust -A app loadgen|verify|replay``, registered on an app by the factory."""
 
-from cli import loadgen, replay, verify  # noqa: F401
+from __future__ import annotations
+
+from typing import Any
+
+from cli import loadgen, replay, verify
+
+
+def register(app: Any) -> None:
+    for module in (loadgen, replay, verify):
+        module.register(app)

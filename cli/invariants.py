@@ -19,10 +19,10 @@ from aiokafka import AIOKafkaConsumer
 
 from app.admin import client_kwargs
 from cli.compare import _get, compare_accounting
-from config import settings
+from config import Settings
 
 
-async def read_ledger() -> list[dict]:
+async def read_ledger(settings: Settings) -> list[dict]:
     consumer = AIOKafkaConsumer(
         settings.topic_ad_ledger, **client_kwargs(settings), isolation_level="read_committed",
         auto_offset_reset="earliest", enable_auto_commit=False,
@@ -46,11 +46,11 @@ async def read_ledger() -> list[dict]:
 
 
 async def check_clicks_invariants(
-    http: aiohttp.ClientSession, url: str, oracle: dict
+    http: aiohttp.ClientSession, url: str, oracle: dict, settings: Settings
 ) -> tuple[int, list[str]]:
     diffs = await compare_accounting(http, url, oracle)
     live = {a["advertiser_id"]: a for a in (await _get(http, f"{url}/advertisers"))["advertisers"]}
-    ledger = await read_ledger()
+    ledger = await read_ledger(settings)
     seen: set[str] = set()
     sums: dict[str, int] = defaultdict(int)
     charges: dict[str, int] = defaultdict(int)

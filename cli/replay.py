@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 import click
 from aiokafka import AIOKafkaConsumer
@@ -20,7 +21,6 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.cli import option
 from tqdm import tqdm
 
-from app import app, topics
 from app.admin import client_kwargs
 from cli.replay_ops import (
     Move,
@@ -31,7 +31,6 @@ from cli.replay_ops import (
     partitions,
     plan_moves,
 )
-from config import settings
 from streaming import replay_generation
 
 
@@ -46,10 +45,10 @@ def parse_since(raw: str) -> int:
     return int(when.timestamp() * 1000)
 
 
-def internal_topics() -> list[str]:
+def internal_topics(app: Any) -> list[str]:
     """Topics holding derived state: every table's changelog, the repartition topic."""
     names = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
-    return sorted(names) + [topics.orders_by_category.get_topic_name()]
+    return sorted(names) + [app.runtime.topics.orders_by_category.get_topic_name()]
 
 
 def describe(moves: list[Move]) -> list[str]:
@@ -65,19 +64,25 @@ def describe(moves: list[Move]) -> list[str]:
     return lines
 
 
-@app.command(
+OPTIONS = (
     option("--to-earliest", is_flag=True, help="Replay everything the source topics hold (default)."),
     option("--to-datetime", default=None, help="Replay records timestamped at or after this RFC 3339 time."),
     option("--dry-run", is_flag=True, help="Print what would be done; change nothing."),
     option("--yes", is_flag=True, help="Do not ask for confirmation."),
 )
+
+
+def register(app: Any) -> None:
+    app.command(*OPTIONS)(replay)
+
+
 async def replay(self, to_earliest: bool, to_datetime: str | None, dry_run: bool, yes: bool) -> None:  # type: ignore[no-untyped-def]
     """Reset the app to reprocess its source topics from scratch (all workers stopped)."""
     try:
         if to_earliest and to_datetime:
             raise click.UsageError("--to-earliest and --to-datetime exclude each other")
         since_ms = parse_since(to_datetime) if to_datetime else None
-        await _connected(since_ms, to_datetime, dry_run, yes)
+        await _connected(self.app, since_ms, to_datetime, dry_run, yes)
     except (ReplayError, click.ClickException) as exc:
         click.echo(
             f"replay: {exc.format_message() if isinstance(exc, click.ClickException) else exc}", err=True
@@ -85,22 +90,25 @@ async def replay(self, to_earliest: bool, to_datetime: str | None, dry_run: bool
         raise SystemExit(1) from None
 
 
-async def _connected(since_ms: int | None, to_datetime: str | None, dry_run: bool, yes: bool) -> None:
-    kwargs = client_kwargs(settings)
+async def _connected(
+    app: Any, since_ms: int | None, to_datetime: str | None, dry_run: bool, yes: bool
+) -> None:
+    kwargs = client_kwargs(app.settings)
     admin = AIOKafkaAdminClient(**kwargs)
     await admin.start()
     try:
         consumer = AIOKafkaConsumer(**kwargs, enable_auto_commit=False)
         await consumer.start()
         try:
-            await _replay(admin, consumer, kwargs, since_ms, to_datetime, dry_run, yes)
+            await _replay(app, admin, consumer, kwargs, since_ms, to_datetime, dry_run, yes)
         finally:
             await consumer.stop()
     finally:
         await admin.close()
 
 
-async def _replay(admin, consumer, kwargs, since_ms, to_datetime, dry_run, yes) -> None:  # type: ignore[no-untyped-def]
+async def _replay(app, admin, consumer, kwargs, since_ms, to_datetime, dry_run, yes) -> None:  # type: ignore[no-untyped-def]
+    settings = app.settings
     group = settings.app_id
     members = await live_members(admin, group)
     if members:
@@ -111,9 +119,9 @@ async def _replay(admin, consumer, kwargs, since_ms, to_datetime, dry_run, yes) 
                 " member until its session times out (SESSION_TIMEOUT)."
             )
         click.echo(f"warning: {alive}; the replay would refuse")
-    sources = [t.get_topic_name() for t in topics.SOURCES]
+    sources = [t.get_topic_name() for t in app.runtime.topics.SOURCES]
     moves = await plan_moves(admin, consumer, group, await partitions(admin, sources), since_ms)
-    doomed = sorted(set(internal_topics()) & set(await admin.list_topics()))
+    doomed = sorted(set(internal_topics(app)) & set(await admin.list_topics()))
     directory = replay_generation.state_dir(settings)
     generation = await replay_generation.read_generation(settings) + 1
     start = f"from {to_datetime}" if to_datetime else "from the earliest offsets"

@@ -216,9 +216,9 @@ class _StateCollector(Collector):
     def _inputs(self) -> Iterator[Any]:
         # The committed accounting of the partitions this worker owns (what /stats
         # merges across workers): summed over workers, exactly /stats.
-        from tables import accounting
         from tables._declare import text_key
 
+        accounting = self.app.runtime.tables.accounting
         yield input_records({text_key(key): counts for key, counts in list(accounting.items())})
 
     def _lag(self) -> Iterator[Any]:

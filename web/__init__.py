@@ -1,5 +1,15 @@
-"""Interactive queries over HTTP. Importing registers the views on the app."""
+"""Interactive queries over HTTP: ``register(app)`` puts the API on an app.
 
+Importing the view modules routes their views on one Blueprint (web.blueprint)
+and needs no app; registering adds the middlewares, makes the live streams'
+hubs and their commit listeners and starts nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Importing a view module routes its views on the Blueprint; no app is needed for that.
 from web import (  # noqa: F401
     auth,
     budgets,
@@ -13,5 +23,14 @@ from web import (  # noqa: F401
     live_categories,
     live_totals,
     metrics,
+    routing,
     stats,
 )
+from web.blueprint import views
+
+
+def register(app: Any) -> None:
+    # Middlewares run in the order added: authentication first, then JSON errors, then timing.
+    for module in (auth, errors, metrics, routing, live, live_budgets, live_categories, live_totals, front):
+        module.register(app)
+    views.register(app)

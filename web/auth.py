@@ -9,11 +9,9 @@ listens on loopback only and without it is WEB_PORT itself.
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from aiohttp import web as aio
-
-from app import app
-from config import settings
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -27,13 +25,19 @@ def authorized(path: str, authorization: str | None, token: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-@aio.middleware
-async def bearer_auth(request: aio.Request, handler):  # type: ignore[no-untyped-def]
-    token = settings.http_auth_token.get_secret_value() if settings.http_auth_token else None
-    if not authorized(request.path, request.headers.get("Authorization"), token):
-        body = {"error": "missing or wrong bearer token (Authorization: Bearer <HTTP_AUTH_TOKEN>)"}
-        return aio.json_response(body, status=401, headers=CHALLENGE)
-    return await handler(request)
+def bearer_auth(token: str | None) -> Any:
+    """The middleware checking ``token`` (None: every request passes)."""
+
+    @aio.middleware
+    async def check(request: aio.Request, handler):  # type: ignore[no-untyped-def]
+        if not authorized(request.path, request.headers.get("Authorization"), token):
+            body = {"error": "missing or wrong bearer token (Authorization: Bearer <HTTP_AUTH_TOKEN>)"}
+            return aio.json_response(body, status=401, headers=CHALLENGE)
+        return await handler(request)
+
+    return check
 
 
-app.web.web_app.middlewares.append(bearer_auth)
+def register(app: Any) -> None:
+    secret = app.settings.http_auth_token
+    app.web.web_app.middlewares.append(bearer_auth(secret.get_secret_value() if secret else None))

@@ -6,23 +6,23 @@ from datetime import date, timedelta
 
 from faust.web import Request, Response, View
 
-from agents.budgets import CLICKS, daily_key
-from app import app
-from config import settings
+from agents.budgets import daily_key
 from domain.budgets import Budget, public_view
 from domain.errors import BadQuery
 from domain.retention import first_day_kept
-from tables import budgets, daily_stats
 from tables._declare import text_key
+from web.blueprint import views
 from web.retention import GONE, stream_time_of
 from web.routing import across_workers, at_owner, bad_request
 
 MAX_DAYS = 366
 
 
-@app.page("/advertisers")
+@views.route("/advertisers")
 class Advertisers(View):
     async def get(self, request: Request) -> Response:
+        budgets = self.app.runtime.tables.budgets
+
         def local() -> dict:
             return {text_key(k): public_view(text_key(k), Budget.from_dict(v)) for k, v in budgets.items()}
 
@@ -33,9 +33,11 @@ class Advertisers(View):
         return await across_workers(self, request, local, present)
 
 
-@app.page("/advertisers/{advertiser_id}/budget")
+@views.route("/advertisers/{advertiser_id}/budget")
 class AdvertiserBudget(View):
     async def get(self, request: Request, advertiser_id: str) -> Response:
+        budgets = self.app.runtime.tables.budgets
+
         async def local() -> Response:
             data = budgets.get(advertiser_id)
             if data is None:
@@ -45,17 +47,20 @@ class AdvertiserBudget(View):
         return await at_owner(self, request, budgets, advertiser_id, local)
 
 
-@app.page("/advertisers/{advertiser_id}/daily")
+@views.route("/advertisers/{advertiser_id}/daily")
 class AdvertiserDaily(View):
     async def get(self, request: Request, advertiser_id: str) -> Response:
         try:
             first, last = day_range(request.query.get("from"), request.query.get("to"))
         except BadQuery as exc:
             return bad_request(self, str(exc))
+        app = self.app
+        tables = app.runtime.tables
 
         async def local() -> Response:
-            retention = settings.retention_daily_stats
-            kept = first_day_kept(stream_time_of(CLICKS, advertiser_id), retention)
+            retention = app.settings.retention_daily_stats
+            clicks = app.runtime.topics.ad_clicks.get_topic_name()
+            kept = first_day_kept(stream_time_of(app, clicks, advertiser_id), retention)
             available = {
                 "available_from": None if kept is None else kept.isoformat(),
                 "retention_s": retention,
@@ -65,13 +70,13 @@ class AdvertiserDaily(View):
             days = []
             day = first if kept is None else max(first, kept)
             while day <= last:
-                stats = daily_stats.get(daily_key(advertiser_id, day.isoformat()))
+                stats = tables.daily_stats.get(daily_key(advertiser_id, day.isoformat()))
                 if stats:
                     days.append({"day": day.isoformat(), "campaigns": stats})
                 day += timedelta(days=1)
             return self.json({"advertiser_id": advertiser_id, "days": days, **available})
 
-        return await at_owner(self, request, budgets, advertiser_id, local)
+        return await at_owner(self, request, tables.budgets, advertiser_id, local)
 
 
 def _day(name: str, raw: str | None) -> date:

@@ -6,23 +6,22 @@ from datetime import UTC, datetime, timedelta
 
 from faust.web import Request, Response, View
 
-from agents.orders import BY_CATEGORY
-from app import app
-from config import settings
 from domain.errors import BadQuery
 from domain.orders import HOUR, hour_start, iso_hour
 from domain.retention import first_hour_kept
-from tables import category_hourly, category_totals
 from tables._declare import text_key
+from web.blueprint import views
 from web.retention import GONE, stream_time_of
 from web.routing import across_workers, at_owner, bad_request
 
 MAX_HOURS = 24 * 8
 
 
-@app.page("/categories")
+@views.route("/categories")
 class Categories(View):
     async def get(self, request: Request) -> Response:
+        category_totals = self.app.runtime.tables.category_totals
+
         def present(parts: list[dict]) -> dict:
             rows = [{"category": k, **v} for part in parts for k, v in part.items()]
             rows.sort(key=lambda r: (-r["total_amount"], r["category"]))
@@ -33,9 +32,11 @@ class Categories(View):
         )
 
 
-@app.page("/categories/{category}")
+@views.route("/categories/{category}")
 class Category(View):
     async def get(self, request: Request, category: str) -> Response:
+        category_totals = self.app.runtime.tables.category_totals
+
         async def local() -> Response:
             totals = category_totals.get(category)
             if totals is None:
@@ -45,17 +46,20 @@ class Category(View):
         return await at_owner(self, request, category_totals, category, local)
 
 
-@app.page("/categories/{category}/hourly")
+@views.route("/categories/{category}/hourly")
 class CategoryHourly(View):
     async def get(self, request: Request, category: str) -> Response:
         try:
             start, end = hour_range(request.query.get("from"), request.query.get("to"))
         except BadQuery as exc:
             return bad_request(self, str(exc))
+        app = self.app
+        tables = app.runtime.tables
 
         async def local() -> Response:
-            retention = settings.retention_category_hourly
-            kept = first_hour_kept(stream_time_of(BY_CATEGORY, category), retention)
+            retention = app.settings.retention_category_hourly
+            repartitioned = app.runtime.topics.orders_by_category.get_topic_name()
+            kept = first_hour_kept(stream_time_of(app, repartitioned, category), retention)
             available = {"available_from": None if kept is None else iso_hour(kept), "retention_s": retention}
             if kept is not None and end < kept:
                 return self.error(
@@ -63,12 +67,12 @@ class CategoryHourly(View):
                 )
             buckets = []
             for hour in range(start if kept is None else max(start, kept), end + 1, HOUR):
-                totals = category_hourly.get(f"{category}|{hour}")
+                totals = tables.category_hourly.get(f"{category}|{hour}")
                 if totals is not None:
                     buckets.append({"hour": iso_hour(hour), **totals})
             return self.json({"category": category, "buckets": buckets, **available})
 
-        return await at_owner(self, request, category_totals, category, local)
+        return await at_owner(self, request, tables.category_totals, category, local)
 
 
 def _instant(name: str, raw: str) -> datetime:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiohttp import web as aio
-
-from app import app
 
 log = logging.getLogger(__name__)
 
@@ -24,4 +23,5 @@ async def json_errors(request: aio.Request, handler):  # type: ignore[no-untyped
         return aio.json_response({"error": "internal error"}, status=500)
 
 
-app.web.web_app.middlewares.append(json_errors)
+def register(app: Any) -> None:
+    app.web.web_app.middlewares.append(json_errors)

@@ -20,11 +20,6 @@ import asyncio
 import logging
 from typing import Any
 
-from app import app
-from app.factory import query_front_enabled
-from config import settings
-from eos.runtime import runtime_of
-from tables import budgets
 from web.readiness import readiness
 
 log = logging.getLogger(__name__)
@@ -32,19 +27,21 @@ SYNC_INTERVAL = 0.05  # how soon after recovery the front takes over (seconds)
 
 
 class Front:
-    def __init__(self) -> None:
+    def __init__(self, app: Any) -> None:
+        self.app = app
         self.native: Any = None
 
     def start(self) -> None:
         import budget_kernel
 
+        app, settings = self.app, self.app.settings
         self.native = budget_kernel.QueryFront(
             settings.web_bind, settings.web_port, app.conf.web_port, settings.query_front_max_keys,
             realtime=settings.query_front_realtime,
             auth_token=settings.http_auth_token.get_secret_value() if settings.http_auth_token else None,
         )  # fmt: skip
-        runtime_of(app).listen(budgets.name, self.publish)
-        if (metrics := runtime_of(app).metrics) is not None:
+        app.runtime.listen(app.runtime.tables.budgets.name, self.publish)
+        if (metrics := app.runtime.metrics) is not None:
             metrics.query_front = self.native
         log.info("query front on %s:%d (scheduling: %s), Faust's web server on 127.0.0.1:%d",
                  settings.web_bind, self.native.port, self.native.scheduling, app.conf.web_port)  # fmt: skip
@@ -61,7 +58,7 @@ class Front:
     def sync(self) -> None:
         """Follow readiness: the partitions to answer for, or none. Compared with the
         front's own state, so a deactivation from any thread is undone once ready."""
-        active = _active_partitions() if readiness(app)[0] else None
+        active = _active_partitions(self.app) if readiness(self.app)[0] else None
         if active == self.native.active:
             return
         if active is None:
@@ -73,45 +70,46 @@ class Front:
         self.native.deactivate()
 
     def close(self) -> None:
-        runtime_of(app).unlisten(budgets.name, self.publish)
+        self.app.runtime.unlisten(self.app.runtime.tables.budgets.name, self.publish)
         here, forwarded, held = self.native.stats()
         log.info("query front: %d queries answered here, %d forwarded; %d budgets held",
                  here, forwarded, held)  # fmt: skip
         self.native.close()
 
 
-def _active_partitions() -> list[int]:
-    changelog = budgets.changelog_topic.get_topic_name()
+def _active_partitions(app: Any) -> list[int]:
+    changelog = app.runtime.tables.budgets.changelog_topic.get_topic_name()
     return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog)
 
 
-front = Front()
+def register(app: Any) -> None:
+    """With the front enabled (app.factory.query_front_enabled), start it with the
+    web server, and make it follow readiness and revocations."""
+    from app.factory import query_front_enabled
 
+    if not query_front_enabled(app.settings):
+        return
+    front = app.runtime.web["front"] = Front(app)
 
-async def _start(_: Any) -> None:
-    front.start()
+    async def start(_: Any) -> None:
+        front.start()
 
+    async def close(_: Any) -> None:
+        front.close()
 
-async def _close(_: Any) -> None:
-    front.close()
+    async def follow_readiness() -> None:
+        """On the main loop, as the rebalance callbacks: no activation slips in after a revocation."""
+        while front.native is None:  # the web server starts it
+            await asyncio.sleep(SYNC_INTERVAL)
+        while True:
+            front.sync()
+            await asyncio.sleep(SYNC_INTERVAL)
 
+    async def forget(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        if front.native is not None:
+            front.deactivate()
 
-async def follow_readiness() -> None:
-    """On the main loop, as the rebalance callbacks: no activation slips in after a revocation."""
-    while front.native is None:  # the web server starts it
-        await asyncio.sleep(SYNC_INTERVAL)
-    while True:
-        front.sync()
-        await asyncio.sleep(SYNC_INTERVAL)
-
-
-async def _forget(app: Any, revoked: Any, **kwargs: Any) -> None:
-    if front.native is not None:
-        front.deactivate()
-
-
-if query_front_enabled(settings):
-    app.web.web_app.on_startup.append(_start)
-    app.web.web_app.on_cleanup.append(_close)
+    app.web.web_app.on_startup.append(start)
+    app.web.web_app.on_cleanup.append(close)
     app.task(follow_readiness)
-    app.on_partitions_revoked.connect(_forget)
+    app.on_partitions_revoked.connect(forget)

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from faust.web import Request, Response, View
 
-from app import app
+from web.blueprint import views
 from web.readiness import readiness, standby_lag
 
 
-@app.page("/healthz")
+@views.route("/healthz")
 class Health(View):
     async def get(self, request: Request) -> Response:
         return self.json({"status": "ok"})
 
 
-@app.page("/readyz")
+@views.route("/readyz")
 class Ready(View):
     """503 while partitions are being (re)assigned or active tables restore."""
 
     async def get(self, request: Request) -> Response:
+        app = self.app
         ready, reason = readiness(app)
         if ready:
             return self.json({"status": "ready", "standby_records_remaining": standby_lag(app)})

@@ -4,19 +4,19 @@ owner) and /lifecycle (counts over every worker)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from faust.web import Request, Response, View
 
-from app import app
 from domain.errors import BadQuery
 from domain.lifecycle import STATUSES
-from tables import order_lifecycle
+from web.blueprint import views
 from web.routing import across_workers, at_owner, bad_request
 
 MAX_ID = 200  # as in the events (domain/lifecycle.py): a longer id names nothing
 
 
-@app.page("/orders/{order_id}")
+@views.route("/orders/{order_id}")
 class OrderStatus(View):
     """One order's committed state. Orders live in their user's value (the table's
     key, the topic's partitioning), so the user is required to find the owner."""
@@ -27,6 +27,7 @@ class OrderStatus(View):
             _check_id("order_id", order_id)
         except BadQuery as exc:
             return bad_request(self, str(exc))
+        order_lifecycle = self.app.runtime.tables.order_lifecycle
 
         async def local() -> Response:
             order = (order_lifecycle.get(user_id) or {}).get("orders", {}).get(order_id)
@@ -52,9 +53,11 @@ def _check_id(name: str, value: str) -> str:
     return value
 
 
-@app.page("/users/{user_id}/orders")
+@views.route("/users/{user_id}/orders")
 class UserOrders(View):
     async def get(self, request: Request, user_id: str) -> Response:
+        order_lifecycle = self.app.runtime.tables.order_lifecycle
+
         async def local() -> Response:
             state = order_lifecycle.get(user_id)
             if state is None:
@@ -64,19 +67,19 @@ class UserOrders(View):
         return await at_owner(self, request, order_lifecycle, user_id, local)
 
 
-@app.page("/lifecycle")
+@views.route("/lifecycle")
 class Lifecycle(View):
     """How many orders are in each status, over every user (finished ones included)."""
 
     async def get(self, request: Request) -> Response:
-        return await across_workers(self, request, local_totals, merge_totals)
+        return await across_workers(self, request, lambda: local_totals(self.app), merge_totals)
 
 
-def local_totals() -> dict:
+def local_totals(app: Any) -> dict:
     """Counts by status over the users of this worker's active partitions (committed)."""
     counts = dict.fromkeys(STATUSES, 0)
     users = 0
-    for state in order_lifecycle.values():
+    for state in app.runtime.tables.order_lifecycle.values():
         users += 1
         for status, n in state["counts"].items():
             counts[status] += n

@@ -12,29 +12,31 @@ whose owner loses the partition in a rebalance gets ``retry:`` and is closed.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import orjson
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 from faust.web import Request, Response, View
 
-from app import app
-from config import settings
-from eos.runtime import runtime_of
-from tables import order_lifecycle
+from web.blueprint import views
 from web.live_hub import Hub, Stream
 from web.routing import LOCAL, bad_request, not_ready, own_url
 
 log = logging.getLogger(__name__)
 RETRY_MS = 1000
 
-hub = Hub(settings.live_max_streams)
-runtime_of(app).listen(order_lifecycle.name, hub.publish)
+HUB = "orders"  # the views' key of this stream's hub (app.runtime.web)
 
 
-def _owner(user_id: str) -> str | None:
+def register(app: Any) -> None:
+    hub = app.runtime.web[HUB] = Hub(app.settings.live_max_streams)
+    app.runtime.listen(app.runtime.tables.order_lifecycle.name, hub.publish)
+
+
+def _owner(app: Any, user_id: str) -> str | None:
     try:
-        return str(app.router.key_store(order_lifecycle.name, user_id)).rstrip("/")
+        return str(app.router.key_store(app.runtime.tables.order_lifecycle.name, user_id)).rstrip("/")
     except Exception:  # no assignment yet (starting, rebalancing)
         return None
 
@@ -48,48 +50,51 @@ def last_event_id(raw: str | None) -> int:
     return int(raw)
 
 
-@app.page("/users/{user_id}/orders/stream")
+@views.route("/users/{user_id}/orders/stream")
 class UserOrdersStream(View):
     async def get(self, request: Request, user_id: str) -> Response:
         try:
             last = last_event_id(request.headers.get("Last-Event-ID", request.query.get("last_event_id")))
         except ValueError as exc:
             return bad_request(self, str(exc))
-        owner = _owner(user_id)
+        app = self.app
+        owner = _owner(app, user_id)
         if owner is None:
             return self.error(503, "partition assignment not known yet; retry shortly")
-        if owner != own_url():
+        if owner != own_url(app):
             if request.query.get("scope") == LOCAL:
                 return self.error(503, f"this worker does not own {user_id!r} (now {owner}); retry")
             location = f"{owner}{request.path_qs}"
             return web.json_response({"owner": owner}, status=307, headers={"Location": location})
         if (unready := not_ready(self)) is not None:
             return unready
-        stream = hub.open(user_id.encode(), settings.live_buffer)
+        hub = app.runtime.web[HUB]
+        stream = hub.open(user_id.encode(), app.settings.live_buffer)
         if stream is None:
             return self.error(503, f"this worker serves {hub.max_streams} live streams (LIVE_MAX_STREAMS)")
         try:
-            return await _serve(request, user_id, stream, last)
+            return await _serve(app, request, user_id, stream, last)
         finally:
             hub.close(stream)
 
 
-async def _serve(request: Request, user_id: str, stream: Stream, last: int) -> EventSourceResponse:
-    resp = EventSourceResponse(ping_interval=settings.live_heartbeat)
+async def _serve(app: Any, request: Request, user_id: str, stream: Stream, last: int) -> EventSourceResponse:
+    heartbeat = app.settings.live_heartbeat
+    resp = EventSourceResponse(ping_interval=heartbeat)
     await resp.prepare(request)  # type: ignore[arg-type]
     # Subscribed first, then read: a commit in between arrives twice, and the
     # version filter drops the second copy.
-    state = order_lifecycle.get(user_id)
+    state = app.runtime.tables.order_lifecycle.get(user_id)
     try:
         if state is not None:
             last = await _send(resp, user_id, state, last)
         while True:
             try:
-                value = await stream.next(settings.live_heartbeat)
+                value = await stream.next(heartbeat)
             except TimeoutError:
                 if not resp.is_connected():
                     break
-                if _owner(user_id) != own_url():  # rebalanced away: the client retries elsewhere
+                if _owner(app, user_id) != own_url(app):  # rebalanced away: the client retries elsewhere
                     await resp.send("", event="moved", retry=RETRY_MS)
                     break
                 continue

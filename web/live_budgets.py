@@ -13,54 +13,58 @@ listeners, web/live_hub.py). Owner, 307, resume and rebalance as web/live.py.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import orjson
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 from faust.web import Request, Response, View
 
-from app import app
-from config import settings
 from domain.budgets import Budget, public_view
-from eos.runtime import runtime_of
-from tables import budgets
+from web.blueprint import views
 from web.live import RETRY_MS, last_event_id
 from web.live_hub import Hub, Stream, bound_connection
 from web.routing import LOCAL, bad_request, not_ready, own_url
 
-hub = Hub(settings.live_max_streams)
-runtime_of(app).listen(budgets.name, hub.publish)
+HUB = "budgets"  # the views' key of this stream's hub (app.runtime.web)
 
 
-def _owner(advertiser_id: str) -> str | None:
+def register(app: Any) -> None:
+    hub = app.runtime.web[HUB] = Hub(app.settings.live_max_streams)
+    app.runtime.listen(app.runtime.tables.budgets.name, hub.publish)
+
+
+def _owner(app: Any, advertiser_id: str) -> str | None:
     try:
-        return str(app.router.key_store(budgets.name, advertiser_id)).rstrip("/")
+        return str(app.router.key_store(app.runtime.tables.budgets.name, advertiser_id)).rstrip("/")
     except Exception:  # no assignment yet (starting, rebalancing)
         return None
 
 
-@app.page("/advertisers/{advertiser_id}/budget/stream")
+@views.route("/advertisers/{advertiser_id}/budget/stream")
 class AdvertiserBudgetStream(View):
     async def get(self, request: Request, advertiser_id: str) -> Response:
         try:
             last = last_event_id(request.headers.get("Last-Event-ID", request.query.get("last_event_id")))
         except ValueError as exc:
             return bad_request(self, str(exc))
-        owner = _owner(advertiser_id)
+        app = self.app
+        owner = _owner(app, advertiser_id)
         if owner is None:
             return self.error(503, "partition assignment not known yet; retry shortly")
-        if owner != own_url():
+        if owner != own_url(app):
             if request.query.get("scope") == LOCAL:
                 return self.error(503, f"this worker does not own {advertiser_id!r} (now {owner}); retry")
             location = f"{owner}{request.path_qs}"
             return web.json_response({"owner": owner}, status=307, headers={"Location": location})
         if (unready := not_ready(self)) is not None:
             return unready
-        stream = hub.open(advertiser_id.encode(), settings.live_buffer)
+        hub = app.runtime.web[HUB]
+        stream = hub.open(advertiser_id.encode(), app.settings.live_buffer)
         if stream is None:
             return self.error(503, f"this worker serves {hub.max_streams} budget streams (LIVE_MAX_STREAMS)")
         try:
-            return await _serve(request, advertiser_id, stream, last)
+            return await _serve(app, request, advertiser_id, stream, last)
         finally:
             hub.close(stream)
 
@@ -73,25 +77,30 @@ class _Sent:
         self.status: str | None = None
 
 
-async def _serve(request: Request, advertiser_id: str, stream: Stream, last: int) -> EventSourceResponse:
-    resp = EventSourceResponse(ping_interval=settings.live_heartbeat)
+async def _serve(
+    app: Any, request: Request, advertiser_id: str, stream: Stream, last: int
+) -> EventSourceResponse:
+    heartbeat = app.settings.live_heartbeat
+    resp = EventSourceResponse(ping_interval=heartbeat)
     await resp.prepare(request)  # type: ignore[arg-type]
     bound_connection(request.transport)
     stream.on_cut = request.transport.abort if request.transport is not None else None
     sent = _Sent(last)
     # Subscribed first, then read: a commit in between arrives twice, and the
     # version filter drops the second copy.
-    stored = budgets.get(advertiser_id)
+    stored = app.runtime.tables.budgets.get(advertiser_id)
     try:
         if stored is not None:
             await _send(resp, advertiser_id, stored, time.time_ns() // 1_000_000, sent)
         while True:
             try:
-                change = await stream.next_change(settings.live_heartbeat)
+                change = await stream.next_change(heartbeat)
             except TimeoutError:
                 if not resp.is_connected():
                     break
-                if _owner(advertiser_id) != own_url():  # rebalanced away: the client retries elsewhere
+                if _owner(app, advertiser_id) != own_url(
+                    app
+                ):  # rebalanced away: the client retries elsewhere
                     await resp.send("", event="moved", retry=RETRY_MS)
                     break
                 continue

@@ -30,11 +30,8 @@ import orjson
 from aiohttp_sse import EventSourceResponse
 from faust.web import Request, Response, View
 
-from app import app
-from config import settings
-from eos.runtime import runtime_of
-from tables import category_totals
 from tables._declare import text_key
+from web.blueprint import views
 from web.live import RETRY_MS, last_event_id
 from web.live_hub import Hub, bound_connection
 from web.readiness import readiness
@@ -43,8 +40,13 @@ from web.routing import LOCAL, bad_request, http_client, not_ready, own_url, wor
 log = logging.getLogger(__name__)
 MAX_FILTER = 100  # categories in ?category=
 
-hub = Hub(settings.live_max_streams)
-runtime_of(app).listen(category_totals.name, hub.publish)
+HUB = "categories"  # the views' key of this stream's hub (app.runtime.web)
+
+
+def register(app: Any) -> None:
+    hub = app.runtime.web[HUB] = Hub(app.settings.live_max_streams)
+    app.runtime.listen(app.runtime.tables.category_totals.name, hub.publish)
+
 
 Event = dict[str, Any]  # one category's totals, as sent
 _END = object()
@@ -65,11 +67,11 @@ def _event(category: str, totals: dict, committed_ms: int) -> Event:
     }
 
 
-def _assignment() -> frozenset[int] | None:
+def _assignment(app: Any) -> frozenset[int] | None:
     """This worker's active partitions of the table while it is ready, else None."""
     if not readiness(app)[0]:
         return None
-    changelog = category_totals.changelog_topic.get_topic_name()
+    changelog = app.runtime.tables.category_totals.changelog_topic.get_topic_name()
     return frozenset(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog)
 
 
@@ -83,7 +85,7 @@ def categories_filter(raw: str | None) -> frozenset[str] | None:
     return names
 
 
-@app.page("/categories/stream")
+@views.route("/categories/stream")
 class CategoriesStream(View):
     async def get(self, request: Request) -> Response:
         try:
@@ -93,7 +95,9 @@ class CategoriesStream(View):
             return bad_request(self, str(exc))
         if (unready := not_ready(self)) is not None:
             return unready
-        assigned = _assignment()
+        app, settings = self.app, self.app.settings
+        assigned = _assignment(app)
+        hub = app.runtime.web[HUB]
         stream = hub.open(None, settings.live_buffer)
         if stream is None:
             limit = f"this worker serves {hub.max_streams} category streams (LIVE_MAX_STREAMS)"
@@ -103,22 +107,24 @@ class CategoriesStream(View):
         upstreams: list[aiohttp.ClientResponse] = []
         try:
             if request.query.get("scope") != LOCAL:
-                for url in worker_urls():
-                    if url == own_url():
+                for url in worker_urls(app):
+                    if url == own_url(app):
                         continue
                     try:
-                        upstreams.append(await _open_upstream(url, request.query.get("category")))
+                        upstreams.append(await _open_upstream(app, url, request.query.get("category")))
                     except (aiohttp.ClientError, OSError, ConnectionError) as exc:
                         return self.error(503, f"worker {url} did not open its stream: {exc}")
             # Own snapshot after subscribing: a commit in between arrives twice (harmless).
             snapshot = [
-                _event(text_key(k), v, _now_ms()) for k, v in category_totals.items() if v is not None
+                _event(text_key(k), v, _now_ms())
+                for k, v in app.runtime.tables.category_totals.items()
+                if v is not None
             ]
             bound_connection(request.transport)
             stream.on_cut = request.transport.abort if request.transport is not None else None
-            tasks.append(asyncio.create_task(_own_changes(stream, merged)))
+            tasks.append(asyncio.create_task(_own_changes(stream, merged, settings.live_heartbeat)))
             tasks += [asyncio.create_task(_upstream_changes(up, merged)) for up in upstreams]
-            return await _serve(request, snapshot, merged, wanted, assigned)
+            return await _serve(app, request, snapshot, merged, wanted, assigned)
         finally:
             for task in tasks:
                 task.cancel()
@@ -127,12 +133,12 @@ class CategoriesStream(View):
             hub.close(stream)
 
 
-async def _open_upstream(url: str, category: str | None) -> aiohttp.ClientResponse:
+async def _open_upstream(app: Any, url: str, category: str | None) -> aiohttp.ClientResponse:
     params = {"scope": LOCAL} | ({"category": category} if category is not None else {})
     resp = await http_client().get(
         f"{url}/categories/stream",
         params=params,
-        headers=settings.http_auth_headers,
+        headers=app.settings.http_auth_headers,
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=None),
     )
     if resp.status != 200:
@@ -141,10 +147,10 @@ async def _open_upstream(url: str, category: str | None) -> aiohttp.ClientRespon
     return resp
 
 
-async def _own_changes(stream: Any, merged: asyncio.Queue) -> None:
+async def _own_changes(stream: Any, merged: asyncio.Queue, heartbeat: float) -> None:
     while True:
         with contextlib.suppress(TimeoutError):
-            change = await stream.next_change(settings.live_heartbeat)
+            change = await stream.next_change(heartbeat)
             if change is None:
                 await merged.put((_END, f"slow client: {stream.cut}"))
                 return
@@ -179,13 +185,15 @@ async def sse_events(resp: aiohttp.ClientResponse) -> AsyncIterator[tuple[str, s
 
 
 async def _serve(
+    app: Any,
     request: Request,
     snapshot: list[Event],
     merged: asyncio.Queue,
     wanted: frozenset[str] | None,
     assigned: frozenset[int] | None,
 ) -> EventSourceResponse:
-    resp = EventSourceResponse(ping_interval=settings.live_heartbeat)
+    heartbeat = app.settings.live_heartbeat
+    resp = EventSourceResponse(ping_interval=heartbeat)
     await resp.prepare(request)  # type: ignore[arg-type]
     sent: dict[str, int] = {}  # order_count last sent, per category
 
@@ -201,11 +209,11 @@ async def _serve(
             await send(event)
         while True:
             try:
-                item = await asyncio.wait_for(merged.get(), settings.live_heartbeat)
+                item = await asyncio.wait_for(merged.get(), heartbeat)
             except TimeoutError:
                 if not resp.is_connected():
                     break
-                if _assignment() != assigned:  # partitions moved: reconnect for a fresh snapshot
+                if _assignment(app) != assigned:  # partitions moved: reconnect for a fresh snapshot
                     await resp.send("", event="moved", retry=RETRY_MS)
                     break
                 continue

@@ -7,23 +7,23 @@ the key reads it from ``stream_times`` (committed state, like every query).
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiokafka.partitioner import DefaultPartitioner
 
-from config import settings
-from tables import stream_times
-
 _partitioner = DefaultPartitioner()
-_all = list(range(settings.topic_partitions))
 
 GONE = 410  # the whole range asked for is past retention
 
 
-def partition_of(key: str) -> int:
+def partition_of(key: str, partitions: int) -> int:
     """The partition the producers and tables put ``key`` in (murmur2, as Kafka's clients)."""
-    return int(_partitioner(key.encode(), _all, _all))
+    every = list(range(partitions))
+    return int(_partitioner(key.encode(), every, every))
 
 
-def stream_time_of(topic: str, key: str) -> int | None:
+def stream_time_of(app: Any, topic: str, key: str) -> int | None:
     """Stream time (epoch seconds) of ``topic``'s partition holding ``key`` (None: none yet)."""
-    value = stream_times.get(f"{topic}/{partition_of(key)}")
+    partition = partition_of(key, app.settings.topic_partitions)
+    value = app.runtime.tables.stream_times.get(f"{topic}/{partition}")
     return None if value is None else int(value) // 1000

@@ -14,8 +14,6 @@ from typing import Any
 import aiohttp
 from faust.web import Request, Response, View
 
-from app import app
-from config import settings
 from web.readiness import readiness
 
 LOCAL = "local"
@@ -39,7 +37,8 @@ async def _close_clients(_: Any) -> None:
         await client.close()
 
 
-app.web.web_app.on_cleanup.append(_close_clients)  # runs on the web server's loop
+def register(app: Any) -> None:
+    app.web.web_app.on_cleanup.append(_close_clients)  # runs on the web server's loop
 
 
 async def at_owner(
@@ -51,11 +50,12 @@ async def at_owner(
     a worker that lost the partition in a rebalance says 503 rather than
     serving a stale or empty copy.
     """
+    app = view.app
     try:
         owner = str(app.router.key_store(table.name, key)).rstrip("/")
     except Exception:  # no assignment yet (starting, rebalancing)
         return view.error(503, "partition assignment not known yet; retry shortly")
-    if owner == own_url():
+    if owner == own_url(app):
         return not_ready(view) or await local()
     if request.query.get("scope") == LOCAL:
         return view.error(503, f"this worker does not own {key!r} (now {owner}); retry")
@@ -63,36 +63,36 @@ async def at_owner(
         async with http_client().get(
             f"{owner}{request.path}",
             params={**request.query, "scope": LOCAL},
-            headers=settings.http_auth_headers,  # the owner checks the token too
+            headers=app.settings.http_auth_headers,  # the owner checks the token too
         ) as resp:
             return view.bytes(await resp.read(), content_type=resp.content_type, status=resp.status)
     except (aiohttp.ClientError, OSError) as exc:
         return view.error(503, f"owner {owner} of this key is not reachable: {exc}")
 
 
-def worker_urls() -> list[str]:
+def worker_urls(app: Any) -> list[str]:
     urls = {str(url).rstrip("/") for url in app.router.tables_metadata()}
-    urls.add(own_url())
+    urls.add(own_url(app))
     return sorted(urls)
 
 
-def own_url() -> str:
+def own_url(app: Any) -> str:
     return str(app.conf.canonical_url).rstrip("/")
 
 
-async def from_every_worker(path: str, local: Callable[[], dict]) -> list[Any]:
+async def from_every_worker(app: Any, path: str, local: Callable[[], dict]) -> list[Any]:
     """Every worker's ``path?scope=local`` answer: this worker's from ``local``
     (the HTTP round trip to itself cost as much as the answer), the others' JSON bodies."""
     results = []
-    for url in worker_urls():
-        if url == own_url():
+    for url in worker_urls(app):
+        if url == own_url(app):
             ready, reason = readiness(app)
             if not ready:
                 raise ConnectionError(f"{url}{path} is not ready ({reason})")
             results.append(local())
             continue
         async with http_client().get(
-            f"{url}{path}", params={"scope": LOCAL}, headers=settings.http_auth_headers
+            f"{url}{path}", params={"scope": LOCAL}, headers=app.settings.http_auth_headers
         ) as resp:
             if resp.status != 200:
                 raise ConnectionError(f"{url}{path} answered {resp.status}")
@@ -111,7 +111,7 @@ async def across_workers(
     if request.query.get("scope") == LOCAL:
         return not_ready(view) or view.json(local())
     try:
-        parts = await from_every_worker(request.path, local)
+        parts = await from_every_worker(view.app, request.path, local)
     except (ConnectionError, OSError) as exc:
         return view.error(503, f"a worker did not answer: {exc}")
     return view.json(present(parts))
@@ -119,7 +119,7 @@ async def across_workers(
 
 def not_ready(view: View) -> Response | None:
     """Local tables answer only when complete, not mid-restore or mid-rebalance."""
-    ready, reason = readiness(app)
+    ready, reason = readiness(view.app)
     return None if ready else view.error(503, f"not ready ({reason}); retry shortly")
 
 

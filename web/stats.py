@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from faust.web import Request, Response, View
 
-from app import app
 from streaming import retention
 from streaming.accounting import merge
-from tables import accounting
 from tables._declare import text_key
+from web.blueprint import views
 from web.routing import across_workers
 
 EXPIRY = "expiry:"  # this worker's expiry counters travel with its accounting rows
@@ -26,9 +25,10 @@ def _present(parts: list[dict]) -> dict:
     return {"topics": merge(rows), "expiry": expiry}
 
 
-@app.page("/stats")
+@views.route("/stats")
 class Stats(View):
     async def get(self, request: Request) -> Response:
+        accounting = self.app.runtime.tables.accounting
         return await across_workers(
             self,
             request,

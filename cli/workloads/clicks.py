@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from config import settings
+from config import Settings
 from domain.budgets import (
     Budget,
     add_daily,
@@ -39,6 +39,10 @@ _UNCHECKED = ("updated_at", "last_rejected_cpc")
 class Round:
     fundings: list[Record] = field(default_factory=list)
     clicks: list[Record] = field(default_factory=list)
+
+
+# The app's duplicate-filter window (RETENTION_SEEN_BUDGET_EVENTS) when the caller gives none.
+_DEDUP_WINDOW: int = Settings.model_fields["retention_seen_budget_events"].default
 
 
 def _bad_funding(i: int, body: dict) -> Record:
@@ -80,7 +84,8 @@ class ClicksWorkload:
 
     def __init__(self, advertisers: int, count: int, rounds: int, seed: int,
                  dup_rate: float = 0.0, bad_rate: float = 0.0,
-                 topics: tuple[str, str] = ("ad-budget", "ad-clicks")) -> None:  # fmt: skip
+                 topics: tuple[str, str] = ("ad-budget", "ad-clicks"),
+                 dedup_window: int = _DEDUP_WINDOW) -> None:  # fmt: skip
         self.funding_topic, self.clicks_topic = topics
         self.rng = random.Random(seed)
         self.seed, self.count, self.rounds = seed, count, rounds
@@ -93,7 +98,7 @@ class ClicksWorkload:
         self.ledger_entries = 0
         # The app's rule (domain.dedup), one filter per source topic; the producer
         # stamps records with the wall clock, so now is their stream time.
-        self.filters = {t: Filter(settings.retention_seen_budget_events) for t in topics}
+        self.filters = {t: Filter(dedup_window) for t in topics}
         self.accounting = {
             t: {"consumed": 0, "processed": 0, "duplicates": 0, "dead_lettered": 0} for t in topics
         }

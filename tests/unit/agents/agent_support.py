@@ -249,8 +249,9 @@ def rows(table: Any) -> dict[str, Any]:
 
 def consumed(topic: str) -> int:
     """How many records of `topic` the accounting table has seen, all partitions."""
-    from tables import accounting
+    from app import app
 
+    accounting = app.runtime.tables.accounting
     return sum(v["consumed"] for k, v in rows(accounting).items() if k.rsplit("/", 1)[0] == topic)
 
 

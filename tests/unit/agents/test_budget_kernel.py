@@ -22,8 +22,10 @@ import pytest
 from agent_support import SentBatch, Worker, rows
 
 import agents.budgets as budget_agents
-from app import topics
+from app import app
 from streaming.partition_batch import Record
+
+topics, tables = app.runtime.topics, app.runtime.tables  # built by tests/conftest.py
 
 CLICKS = topics.ad_clicks.get_topic_name()
 FUNDING = topics.ad_budget.get_topic_name()
@@ -129,7 +131,7 @@ async def run_both(
     changelogs = {t.changelog_topic.get_topic_name() for t in worker.app.tables.values()}
     runs = {}
     for name, kernel in (("python", None), ("native", budget_kernel)):
-        monkeypatch.setattr(budget_agents, "kernel", kernel)
+        monkeypatch.setattr(app.runtime.handlers[CLICKS].__self__, "kernel", kernel)
         worker.reset()
         for table, values in (initial or {}).items():
             for key, value in values.items():
@@ -165,8 +167,8 @@ async def test_a_budget_stored_before_versions_goes_on_from_version_0(
                           "ts": "2026-11-24T15:00:00Z"})  # fmt: skip
     # The second click is a duplicate of the first.
     records = [Record(CLICKS, 0, 0, T0, b"a", plain), Record(CLICKS, 0, 1, T0, b"a", plain)]
-    state = await run_both(worker, [records], monkeypatch, {budget_agents.budgets: {b"a": old}})
-    budget = state[budget_agents.budgets.name]["a"]
+    state = await run_both(worker, [records], monkeypatch, {tables.budgets: {b"a": old}})
+    budget = state[tables.budgets.name]["a"]
     assert (budget["version"], budget["charged"], budget["duplicates"]) == (2, 1, 1)
 
 
@@ -198,7 +200,7 @@ async def test_a_batch_past_64_bits_runs_in_python(
     with caplog.at_level(logging.WARNING, logger=budget_agents.__name__):
         state = await run_both(worker, [records[:2], records[2:3], records[3:]], monkeypatch)
     assert caplog.text.count("runs in Python") == 2  # the 2nd and 3rd batches
-    budgets = state[budget_agents.budgets.name]
+    budgets = state[tables.budgets.name]
     assert (budgets["a-1"]["balance"], budgets["a-2"]["balance"]) == (2**63, 2**63)
 
 

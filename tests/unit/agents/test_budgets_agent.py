@@ -14,9 +14,11 @@ import orjson
 import pytest
 from agent_support import accounted, rows
 
-import agents.budgets as budget_agents
-from app import topics
-from tables import accounting, budgets, daily_stats, seen_budget_events
+from app import app
+
+topics, tables = app.runtime.topics, app.runtime.tables  # built by tests/conftest.py
+accounting, budgets, daily_stats = tables.accounting, tables.budgets, tables.daily_stats
+seen_budget_events = tables.seen_budget_events
 
 FUNDING = topics.ad_budget.get_topic_name()
 CLICKS = topics.ad_clicks.get_topic_name()
@@ -30,7 +32,8 @@ T0 = 1_795_500_000.0
 @pytest.fixture(autouse=True, params=["python", "native"])
 def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs on each implementation (what BUDGET_KERNEL picks at start)."""
-    monkeypatch.setattr(budget_agents, "kernel", budget_kernel if request.param == "native" else None)
+    handler = app.runtime.handlers[CLICKS].__self__  # agents.budgets.BudgetHandler
+    monkeypatch.setattr(handler, "kernel", budget_kernel if request.param == "native" else None)
 
 
 def top_up(amount: int, event_id: str = "t-1", adv: str = "a-1", type_: str = "top_up") -> bytes:
@@ -134,7 +137,7 @@ async def test_duplicate_click_is_charged_once(worker, sent) -> None:  # type: i
 
 
 async def test_click_redelivered_after_a_day_is_charged_again(worker, sent) -> None:  # type: ignore[no-untyped-def]
-    day = budget_agents.DEDUP_WINDOW
+    day = app.settings.retention_seen_budget_events
     put(worker, topics.ad_budget, top_up(1000))
     put(worker, topics.ad_clicks, click(300), timestamp=T0)
     put(worker, topics.ad_clicks, click(300), timestamp=T0 + day + 1)

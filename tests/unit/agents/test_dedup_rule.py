@@ -14,7 +14,7 @@ from agent_support import Worker, rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import agents.budgets as budget_agents
+from app import app
 from domain.dedup import Filter
 from streaming.partition_batch import Record
 from tests.unit.agents.test_budget_kernel import CLICKS, FUNDING, T0
@@ -59,9 +59,10 @@ async def test_both_implementations_follow_the_domain_rule(
     events: list[tuple[bool, str, int]], cuts: set[int], kernel: Any, worker: Worker,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    monkeypatch.setattr(budget_agents, "kernel", kernel)
+    handler = app.runtime.handlers[CLICKS].__self__  # agents.budgets.BudgetHandler
+    monkeypatch.setattr(handler, "kernel", kernel)
     worker.reset()  # one worker for all examples: each starts from empty tables
-    monkeypatch.setattr(budget_agents, "DEDUP_WINDOW", WINDOW)
+    monkeypatch.setattr(handler, "dedup_window", WINDOW)
     now = T0
     records = []
     for offset, (is_click, entry_id, step) in enumerate(events):
@@ -76,9 +77,9 @@ async def test_both_implementations_follow_the_domain_rule(
     entries, live, dups = expected(records)
     # Retention may drop an entry once it is past the window, whenever it runs: the
     # store holds every live entry and nothing the rule would not.
-    stored = rows(budget_agents.seen_budget_events)
+    stored = rows(app.runtime.tables.seen_budget_events)
     assert live.items() <= stored.items() <= entries.items()
-    assert rows(budget_agents.budgets)["a"]["duplicates"] == dups
+    assert rows(app.runtime.tables.budgets)["a"]["duplicates"] == dups
     # The version rule: every record here is valid, so each one applied or
     # counted as a duplicate makes one more version.
-    assert rows(budget_agents.budgets)["a"]["version"] == len(records)
+    assert rows(app.runtime.tables.budgets)["a"]["version"] == len(records)

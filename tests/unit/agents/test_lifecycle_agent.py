@@ -5,8 +5,9 @@ from __future__ import annotations
 import orjson
 from agent_support import accounted, rows
 
-import agents.lifecycle  # noqa: F401  (registers the handler)
-from app import topics
+from app import app
+
+topics, tables = app.runtime.topics, app.runtime.tables  # built by tests/conftest.py
 
 EVENTS = topics.order_events.get_topic_name()
 DLQ = topics.order_events_dlq.get_topic_name()
@@ -19,7 +20,7 @@ def event(status: str, order_id: str = "o-1", user: str = "u-1", event_id: str =
 
 
 async def test_events_fold_into_the_users_state_and_bad_steps_are_dead_lettered(worker, sent) -> None:  # type: ignore[no-untyped-def]
-    from tables import accounting, order_lifecycle
+    accounting, order_lifecycle = tables.accounting, tables.order_lifecycle
 
     feed = [
         (b"u-1", event("created")),

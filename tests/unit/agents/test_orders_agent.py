@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 import orjson
 from agent_support import accounted, consumed, rows
 
-import agents.orders as orders_agents
-from app import topics
+from app import app
 from domain.orders import CategoryDelta
-from tables import accounting, category_hourly, category_totals, seen_orders
+
+topics, tables = app.runtime.topics, app.runtime.tables  # built by tests/conftest.py
+accounting, seen_orders = tables.accounting, tables.seen_orders
+category_hourly, category_totals = tables.category_hourly, tables.category_totals
 
 ORDERS = topics.orders.get_topic_name()
 DLQ = topics.orders_dlq.get_topic_name()
@@ -111,7 +113,7 @@ async def test_duplicate_within_one_batch_is_caught(worker, sent) -> None:  # ty
 
 
 async def test_same_order_id_after_the_dedup_window_is_processed_again(worker, sent) -> None:  # type: ignore[no-untyped-def]
-    week = orders_agents.DEDUP_WINDOW
+    week = app.settings.retention_seen_orders
     worker.put(topics.orders, order("o-1"), key=b"u-1", timestamp=T0)
     worker.put(topics.orders, order("o-1"), key=b"u-1", timestamp=T0 + week)  # still inside
     worker.put(topics.orders, order("o-1"), key=b"u-1", timestamp=T0 + week + 1)  # outside

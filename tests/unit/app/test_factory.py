@@ -80,3 +80,24 @@ def test_the_consumer_joins_its_group_as_a_static_member(tmp_path: Path) -> None
     assert app.conf.consumer_group_instance_id == "shop@w1.local:6070"
     dynamic = create_app(Settings(group_instance_id="none", store_dir=tmp_path))
     assert dynamic.conf.consumer_group_instance_id is None
+
+
+def test_each_app_gets_its_own_topics_tables_handlers_views_and_commands(tmp_path: Path) -> None:
+    from app import app as built  # tests/conftest.py's
+
+    app = create_app(Settings(topic_orders="orders-2", store_dir=tmp_path))
+    parts = app.runtime
+    assert parts.topics.orders.get_topic_name() == "orders-2"
+    assert parts.topics.orders_by_category in parts.topics.ALL
+    assert "orders-2" in parts.handlers and "orders-2" not in built.runtime.handlers
+    assert parts.tables.budgets is not built.runtime.tables.budgets
+    assert {t.name for t in parts.tables.all()} == set(app.tables)
+    routes = {r.resource.canonical for r in app.web.web_app.router.routes()}
+    assert {"/advertisers/{advertiser_id}/budget", "/categories/stream", "/healthz"} <= routes
+    assert {"loadgen", "verify", "replay"} <= set(faust_commands())
+
+
+def faust_commands() -> list[str]:
+    from faust.cli.faust import cli
+
+    return list(cli.commands)

@@ -6,8 +6,7 @@ import click
 import pytest
 from aiokafka import TopicPartition
 
-import tables
-from app import topics
+from app import app
 from cli.replay import describe, internal_topics, parse_since
 from cli.replay_ops import Move
 
@@ -22,9 +21,10 @@ def test_to_datetime_is_an_instant_with_an_offset() -> None:
 
 
 def test_every_table_changelog_and_the_repartition_topic_are_derived_state() -> None:
-    names = internal_topics()
-    for name in tables.__all__:
-        assert getattr(tables, name).changelog_topic.get_topic_name() in names
+    names = internal_topics(app)
+    topics = app.runtime.topics
+    for table in app.runtime.tables.all():
+        assert table.changelog_topic.get_topic_name() in names
     assert topics.orders_by_category.get_topic_name() in names
     assert not {t.get_topic_name() for t in topics.SOURCES} & set(names)
 

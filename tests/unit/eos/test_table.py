@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from app import app
-from tables import budgets
+
+budgets = app.runtime.tables.budgets
 
 
 def test_the_web_server_runs_in_its_own_thread_and_the_key_index_takes_a_lock() -> None:

@@ -14,7 +14,8 @@ from faust.types import TP
 from app import app
 from eos.store import INDEX, TransactionalStore, index_key
 from streaming.batches import _as_current
-from tables import seen_budget_events
+
+seen_budget_events = app.runtime.tables.seen_budget_events
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def test_iteration_never_shows_the_index(store):  # type: ignore[no-untyped-def]
 
 
 def test_a_table_without_retention_has_no_index(store):  # type: ignore[no-untyped-def]
-    from tables import budgets
+    budgets = app.runtime.tables.budgets
 
     plain = TransactionalStore(
         "rocksdb://", app, budgets, table_name=f"eos-plain-{uuid.uuid4().hex[:6]}",

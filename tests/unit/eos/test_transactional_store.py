@@ -18,7 +18,8 @@ from app import app
 from eos.runtime import runtime_of
 from eos.store import TransactionalStore
 from streaming.batches import _as_current
-from tables import budgets
+
+budgets = app.runtime.tables.budgets
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiohttp import web
-from pydantic import SecretStr
 
 from bench.measure import free_port
 from web import auth
@@ -31,14 +30,11 @@ def _no_network() -> None:
 
 
 @pytest.fixture
-async def server(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    settings = auth.settings.model_copy(update={"http_auth_token": SecretStr(TOKEN)})
-    monkeypatch.setattr(auth, "settings", settings)
-
+async def server() -> AsyncIterator[str]:
     async def ok(request: web.Request) -> web.Response:
         return web.json_response({"path": request.path})
 
-    app = web.Application(middlewares=[auth.bearer_auth])
+    app = web.Application(middlewares=[auth.bearer_auth(TOKEN)])
     app.router.add_get("/{tail:.*}", ok)
     runner = web.AppRunner(app)
     await runner.setup()

@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
+from app import app
 from bench.measure import free_port
 from domain.budgets import Budget, public_view
 
@@ -215,8 +216,8 @@ def test_the_front_follows_readiness_and_recovers_from_a_deactivation_elsewhere(
 
     state = {"ready": False, "partitions": [1, 3]}
     monkeypatch.setattr(wiring, "readiness", lambda app: (state["ready"], "test"))
-    monkeypatch.setattr(wiring, "_active_partitions", lambda: state["partitions"])
-    f = wiring.Front()
+    monkeypatch.setattr(wiring, "_active_partitions", lambda app: state["partitions"])
+    f = wiring.Front(app)
     f.native = budget_kernel.QueryFront("127.0.0.1", 0, backend[0], 10)
     try:
         f.sync()

@@ -21,6 +21,9 @@ STATE = {
 
 
 class FakeView:
+    # The app's tables as the view reaches them (self.app.runtime.tables); the fixture fills them.
+    app = SimpleNamespace(runtime=SimpleNamespace(tables=SimpleNamespace(order_lifecycle={})))
+
     def json(self, body: object) -> tuple:
         return ("json", 200, body)
 
@@ -38,7 +41,7 @@ def routed(monkeypatch):  # type: ignore[no-untyped-def]
         return await local()
 
     monkeypatch.setattr(views, "at_owner", at_owner)
-    monkeypatch.setattr(views, "order_lifecycle", {"u-1": STATE})
+    monkeypatch.setattr(FakeView.app.runtime.tables, "order_lifecycle", {"u-1": STATE})
     return owners
 
 

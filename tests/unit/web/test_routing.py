@@ -25,6 +25,8 @@ def test_each_event_loop_forwards_with_a_client_session_of_its_own() -> None:
 
 
 class FakeView:
+    app = SimpleNamespace(conf=SimpleNamespace(canonical_url="http://worker-1:6066"))
+
     def json(self, body: object) -> tuple:
         return ("json", body)
 
@@ -38,7 +40,7 @@ async def test_this_workers_part_of_a_fan_out_is_answered_without_a_request_to_i
     def no_http() -> None:
         raise AssertionError("an HTTP request to this worker itself")
 
-    monkeypatch.setattr(routing, "worker_urls", lambda: [routing.own_url()])
+    monkeypatch.setattr(routing, "worker_urls", lambda app: [routing.own_url(app)])
     monkeypatch.setattr(routing, "http_client", no_http)
     monkeypatch.setattr(routing, "readiness", lambda app: (True, "ready"))
     request = SimpleNamespace(query={}, path="/stats")
