@@ -69,6 +69,8 @@ async def clients_main(url: str, clients: int, advertisers: int, seconds: float)
     ``seconds``, then print the latencies as JSON."""
     latencies: list[float] = []
     counts = {"open": 0, "refused": 0, "events": 0, "ended": 0}
+    lags: list[float] = []  # this process's own lateness: it is in every latency measured
+    ticking = asyncio.create_task(_loop_lag(lags))
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout) as http:
         tasks = [
@@ -87,7 +89,16 @@ async def clients_main(url: str, clients: int, advertisers: int, seconds: float)
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     counts["ended"] = ended_early
-    print(json.dumps({**counts, "latencies": latencies}), flush=True)
+    ticking.cancel()
+    print(json.dumps({**counts, "latencies": latencies, "lags": lags}), flush=True)
+
+
+async def _loop_lag(lags: list[float], every: float = 0.05) -> None:
+    """How late a 50 ms timer fires, in ms, all along: the client's own delay."""
+    while True:
+        started = time.monotonic()
+        await asyncio.sleep(every)
+        lags.append((time.monotonic() - started - every) * 1000)
 
 
 async def _accounted(worker: Worker, http: aiohttp.ClientSession) -> int:
@@ -105,7 +116,8 @@ async def _until_accounted(worker: Worker, http: aiohttp.ClientSession, total: i
 
 
 async def one_run(args: argparse.Namespace, root: Path, bootstrap: str, name: str, clients: int) -> str:
-    worker = Worker(root, name, bootstrap, {}, {"LIVE_MAX_STREAMS": str(clients + 10)}).start()
+    settings = {"LIVE_MAX_STREAMS": str(clients + 10), **args.worker_settings}
+    worker = Worker(root, name, bootstrap, {}, settings).start()
     funding, clicks = worker.env["TOPIC_AD_BUDGET"], worker.env["TOPIC_AD_CLICKS"]
     proc = None
     try:
@@ -170,7 +182,9 @@ async def one_run(args: argparse.Namespace, root: Path, bootstrap: str, name: st
             lat = result["latencies"]
             line += (
                 f" events={result['events']} push_p50_ms={percentile(lat, 50):.0f} "
-                f"push_p99_ms={percentile(lat, 99):.0f} cut={result['ended']}"
+                f"push_p99_ms={percentile(lat, 99):.0f} cut={result['ended']} "
+                f"client_lag_p50_ms={percentile(result['lags'], 50):.0f} "
+                f"client_lag_p99_ms={percentile(result['lags'], 99):.0f}"
             )
         return line + f" worker_peak_rss_mb={worker.peak_rss_mb():.0f}"
     finally:
@@ -195,6 +209,12 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--drain", type=float, default=10, help="seconds the clients follow past the load")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--worker-settings",
+        type=lambda text: dict(kv.split("=", 1) for kv in text.split(",") if kv),
+        default={},
+        help="K=V,... for every worker, e.g. QUERY_FRONT=false",
+    )
     parser.add_argument("--follow", metavar="URL", help=argparse.SUPPRESS)  # the client process
     os.environ.setdefault("TQDM_DISABLE", "1")
     ns = parser.parse_args()

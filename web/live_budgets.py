@@ -23,7 +23,7 @@ from faust.web import Request, Response, View
 from domain.budgets import Budget, public_view
 from web.blueprint import views
 from web.live import RETRY_MS, last_event_id
-from web.live_hub import Hub, Stream, bound_connection
+from web.live_hub import Hub, Stream, bound_connection, frame, write_frames
 from web.routing import LOCAL, bad_request, not_ready, own_url
 
 HUB = "budgets"  # the views' key of this stream's hub (app.runtime.web)
@@ -91,10 +91,10 @@ async def _serve(
     stored = app.runtime.tables.budgets.get(advertiser_id)
     try:
         if stored is not None:
-            await _send(resp, advertiser_id, stored, time.time_ns() // 1_000_000, sent)
+            await write_frames(resp, _frames(advertiser_id, stored, time.time_ns() // 1_000_000, sent))
         while True:
             try:
-                change = await stream.next_change(heartbeat)
+                changes = await stream.next_changes(heartbeat)
             except TimeoutError:
                 if not resp.is_connected():
                     break
@@ -104,25 +104,32 @@ async def _serve(
                     await resp.send("", event="moved", retry=RETRY_MS)
                     break
                 continue
-            if change is None:  # cut: too slow
+            if changes is None:  # cut: too slow
                 break
-            await _send(resp, advertiser_id, orjson.loads(change.value), change.committed_ms, sent)
+            frames = [
+                f
+                for change in changes
+                for f in _frames(advertiser_id, orjson.loads(change.value), change.committed_ms, sent)
+            ]
+            await write_frames(resp, frames)
     except (ConnectionResetError, ConnectionError):
         pass  # the client went away
     return resp
 
 
-async def _send(
-    resp: EventSourceResponse, advertiser_id: str, stored: dict, committed_ms: int, sent: _Sent
-) -> None:
+def _frames(advertiser_id: str, stored: dict, committed_ms: int, sent: _Sent) -> list[str]:
+    """The events for one committed value: none if this stream sent its version
+    already; a status event first when the status changed."""
     view = public_view(advertiser_id, Budget.from_dict(stored))
     version = view["version"]
     if version <= sent.version:
-        return
+        return []
+    frames = []
     if sent.status is not None and view["status"] != sent.status:
         change = {"advertiser_id": advertiser_id, "status": view["status"], "balance": view["balance"],
                   "version": version}  # fmt: skip
-        await resp.send(orjson.dumps(change).decode(), event="status")
+        frames.append(frame(orjson.dumps(change).decode(), event="status"))
     data = orjson.dumps({**view, "committed_ms": committed_ms}).decode()
-    await resp.send(data, id=str(version), event="budget")
+    frames.append(frame(data, id=str(version), event="budget"))
     sent.version, sent.status = version, view["status"]
+    return frames

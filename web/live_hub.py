@@ -20,6 +20,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from aiohttp_sse import EventSourceResponse
+
 log = logging.getLogger(__name__)
 
 
@@ -85,6 +87,36 @@ class Stream:
     async def next_change(self, timeout: float) -> Change | None:
         """The next committed change with its key and commit time; None when cut."""
         return await asyncio.wait_for(self.queue.get(), timeout)
+
+    async def next_changes(self, timeout: float) -> list[Change] | None:
+        """Every committed change queued, at least one (waiting up to ``timeout``,
+        then TimeoutError); None when cut. A stream that fell behind catches up
+        in one write instead of one per change."""
+        first = await self.next_change(timeout)
+        if first is None:
+            return None
+        changes = [first]
+        while not self.queue.empty():
+            change = self.queue.get_nowait()
+            if change is None:
+                return None
+            changes.append(change)
+        return changes
+
+
+def frame(data: str, *, id: str | None = None, event: str | None = None) -> str:
+    """One server-sent event as aiohttp-sse's ``send`` writes it (tested against
+    it), for data without line breaks (our JSON): frames are joined into one write."""
+    head = (f"id: {id}\r\n" if id is not None else "") + (f"event: {event}\r\n" if event is not None else "")
+    return f"{head}data: {data}\r\n\r\n"
+
+
+async def write_frames(resp: Any, frames: list[str]) -> None:
+    """Write the frames at once; a client that stops reading is dropped after
+    the send timeout aiohttp-sse gives one event (our responses keep its default)."""
+    if frames:
+        async with asyncio.timeout(EventSourceResponse.DEFAULT_SEND_TIMEOUT):
+            await resp.write("".join(frames).encode())
 
 
 _hubs: weakref.WeakSet[Hub | Ticks] = weakref.WeakSet()

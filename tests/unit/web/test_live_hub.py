@@ -6,7 +6,9 @@ import asyncio
 import threading
 import time
 
-from web.live_hub import Hub, load
+from aiohttp_sse import EventSourceResponse
+
+from web.live_hub import Hub, frame, load, write_frames
 
 DELETED = object()
 
@@ -90,3 +92,38 @@ async def test_a_watched_key_among_many_written_gets_its_value_and_a_deleted_one
     assert await watched.next(1) == b"7"
     await asyncio.sleep(0.05)
     assert watched.queue.empty() and gone.queue.empty()
+
+
+async def test_a_stream_that_fell_behind_gets_every_queued_change_at_once_and_none_once_cut() -> None:
+    hub = Hub(max_streams=10)
+    stream = hub.open(b"k", buffer=8)
+    assert stream is not None
+    for n in range(3):
+        hub.publish(0, {b"k": b"%d" % n}, DELETED)
+    await asyncio.sleep(0)  # the offers run on the stream's loop
+    changes = await stream.next_changes(1.0)
+    assert changes is not None and [c.value for c in changes] == [b"0", b"1", b"2"]
+    for n in range(9):  # one more than the buffer: cut
+        hub.publish(0, {b"k": b"%d" % n}, DELETED)
+    await asyncio.sleep(0)
+    assert await stream.next_changes(1.0) is None
+
+
+class _Written:
+    def __init__(self) -> None:
+        self.data = b""
+
+    async def write(self, data: bytes) -> None:
+        self.data += data
+
+
+async def test_frames_are_what_aiohttp_sse_writes_for_each_event() -> None:
+    events = [('{"a":1}', "7", "budget"), ("{}", None, "status"), ("[1,2]", None, None)]
+    theirs = EventSourceResponse()
+    written = _Written()
+    theirs.write = written.write  # type: ignore[method-assign]
+    for data, id_, event in events:
+        await theirs.send(data, id=id_, event=event)
+    ours = _Written()
+    await write_frames(ours, [frame(data, id=id_, event=event) for data, id_, event in events])
+    assert ours.data == written.data
