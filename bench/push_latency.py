@@ -33,7 +33,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from bench.broker import broker
-from bench.latency import _click
+from bench.latency import LOAD_ADVERTISERS, _click, _consumed, fund
 from bench.measure import percentile
 from bench.worker import Worker
 from cli.produce import produce
@@ -101,14 +101,9 @@ async def _loop_lag(lags: list[float], every: float = 0.05) -> None:
         lags.append((time.monotonic() - started - every) * 1000)
 
 
-async def _accounted(worker: Worker, http: aiohttp.ClientSession) -> int:
-    body = await worker.get(http, "/stats")
-    return sum(t["consumed"] for t in body["topics"].values()) if body else -1
-
-
 async def _until_accounted(worker: Worker, http: aiohttp.ClientSession, total: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while await _accounted(worker, http) < total:
+    while await _consumed(worker, http) < total:
         worker.check_alive()
         if time.monotonic() > deadline:
             raise TimeoutError(f"{worker.name}: {total} inputs not accounted for in {timeout:.0f}s")
@@ -130,18 +125,7 @@ async def one_run(args: argparse.Namespace, root: Path, bootstrap: str, name: st
             prod = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
             await prod.start()
             try:
-                advertisers = [f"l-{i}" for i in range(args.advertisers)]
-                for adv in advertisers:
-                    body = {
-                        "event_id": f"fund-{adv}",
-                        "advertiser_id": adv,
-                        "type": "top_up",
-                        "amount": 10**12,
-                        "ts": "2026-11-24T00:00:00+00:00",
-                    }
-                    await prod.send(funding, orjson.dumps(body), key=adv.encode())
-                await prod.flush()
-                await _until_accounted(worker, http, len(advertisers), 120)
+                funded = await fund(prod, worker, funding, http)  # l-0 .. l-999 and the probes
                 if clients:
                     proc = await asyncio.create_subprocess_exec(
                         sys.executable,
@@ -167,7 +151,7 @@ async def one_run(args: argparse.Namespace, root: Path, bootstrap: str, name: st
                 cpu_before = worker.cpu_seconds() or 0.0
                 sent = await produce(prod, clicks, load, total, args.rate, f"{name} clicks")
                 acked = time.monotonic()
-                await _until_accounted(worker, http, len(advertisers) + sent, args.drain + 120)
+                await _until_accounted(worker, http, funded + sent, args.drain + 120)
                 behind = time.monotonic() - acked
                 cpu = (worker.cpu_seconds() or 0.0) - cpu_before
             finally:
@@ -204,7 +188,7 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=1000)
-    parser.add_argument("--advertisers", type=int, default=200)
+    parser.add_argument("--advertisers", type=int, default=200, help=f"at most {LOAD_ADVERTISERS}")
     parser.add_argument("--rate", type=float, default=5000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--drain", type=float, default=10, help="seconds the clients follow past the load")

@@ -20,7 +20,7 @@ from aiohttp_sse import EventSourceResponse
 from faust.web import Request, Response, View
 
 from web.blueprint import views
-from web.live_hub import Hub, Stream
+from web.live_hub import Hub, Stream, bound_connection, frame, write_frames
 from web.routing import LOCAL, bad_request, not_ready, own_url
 
 log = logging.getLogger(__name__)
@@ -82,15 +82,18 @@ async def _serve(app: Any, request: Request, user_id: str, stream: Stream, last:
     heartbeat = app.settings.live_heartbeat
     resp = EventSourceResponse(ping_interval=heartbeat)
     await resp.prepare(request)  # type: ignore[arg-type]
+    bound_connection(request.transport)
+    stream.on_cut = request.transport.abort if request.transport is not None else None
     # Subscribed first, then read: a commit in between arrives twice, and the
     # version filter drops the second copy.
     state = app.runtime.tables.order_lifecycle.get(user_id)
+    sent = [last]
     try:
         if state is not None:
-            last = await _send(resp, user_id, state, last)
+            await write_frames(resp, _frames(user_id, state, sent))
         while True:
             try:
-                value = await stream.next(heartbeat)
+                changes = await stream.next_changes(heartbeat)
             except TimeoutError:
                 if not resp.is_connected():
                     break
@@ -98,17 +101,19 @@ async def _serve(app: Any, request: Request, user_id: str, stream: Stream, last:
                     await resp.send("", event="moved", retry=RETRY_MS)
                     break
                 continue
-            if value is None:  # cut: too slow
+            if changes is None:  # cut: too slow
                 break
-            last = await _send(resp, user_id, orjson.loads(value), last)
+            frames = [f for change in changes for f in _frames(user_id, orjson.loads(change.value), sent)]
+            await write_frames(resp, frames)
     except (ConnectionResetError, ConnectionError):
         pass  # the client went away
     return resp
 
 
-async def _send(resp: EventSourceResponse, user_id: str, state: dict, last: int) -> int:
+def _frames(user_id: str, state: dict, sent: list[int]) -> list[str]:
+    """The event for one committed state, none if the client has its version (``sent[0]``)."""
     version = state["version"]
-    if version <= last:
-        return last
-    await resp.send(orjson.dumps({"user_id": user_id, **state}).decode(), id=str(version), event="orders")
-    return version
+    if version <= sent[0]:
+        return []
+    sent[0] = version
+    return [frame(orjson.dumps({"user_id": user_id, **state}).decode(), id=str(version), event="orders")]
