@@ -72,7 +72,7 @@ def test_read_committed_sees_commits_not_aborts(kafka_bootstrap: str) -> None:
 
     lines = console_consume(kafka_bootstrap, topic, read_committed=True, print_key=True, timeout_ms=3000)
     assert lines == [f"{k}\t{v}" for k, v in expected]
-    # Same through the plain pass-through flags the brief asks the helper to allow.
+    # Same through run_tool, which passes any flag of the tool through unchanged.
     raw = run_tool(
         "console-consumer",
         "--topic",
