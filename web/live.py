@@ -12,6 +12,7 @@ whose owner loses the partition in a rebalance gets ``retry:`` and is closed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -34,9 +35,10 @@ def register(app: Any) -> None:
     app.runtime.listen(app.runtime.tables.order_lifecycle.name, hub.publish)
 
 
-def _owner(app: Any, user_id: str) -> str | None:
+def owner_of(app: Any, table: str, key: str) -> str | None:
+    """The URL of the worker owning ``key`` of ``table``; None while unassigned."""
     try:
-        return str(app.router.key_store(app.runtime.tables.order_lifecycle.name, user_id)).rstrip("/")
+        return str(app.router.key_store(table, key)).rstrip("/")
     except Exception:  # no assignment yet (starting, rebalancing)
         return None
 
@@ -50,32 +52,51 @@ def last_event_id(raw: str | None) -> int:
     return int(raw)
 
 
+ServeStream = Callable[[Stream, int], Awaitable[EventSourceResponse]]
+
+
+async def serve_owned(
+    view: View, request: Request, table: str, key: str, hub: Hub, serve: ServeStream
+) -> Response:
+    """What every stream of one key does before serving it: read Last-Event-ID (400
+    if not a version), find the key's owner (503 while unknown; any other worker
+    answers 307 to it, or 503 with ``scope=local``), readiness, the stream limit."""
+    try:
+        last = last_event_id(request.headers.get("Last-Event-ID", request.query.get("last_event_id")))
+    except ValueError as exc:
+        return bad_request(view, str(exc))
+    app = view.app
+    owner = owner_of(app, table, key)
+    if owner is None:
+        return view.error(503, "partition assignment not known yet; retry shortly")
+    if owner != own_url(app):
+        if request.query.get("scope") == LOCAL:
+            return view.error(503, f"this worker does not own {key!r} (now {owner}); retry")
+        location = f"{owner}{request.path_qs}"
+        return web.json_response({"owner": owner}, status=307, headers={"Location": location})
+    if (unready := not_ready(view)) is not None:
+        return unready
+    stream = hub.open(key.encode(), app.settings.live_buffer)
+    if stream is None:
+        return view.error(503, f"this worker serves {hub.max_streams} live streams (LIVE_MAX_STREAMS)")
+    try:
+        return await serve(stream, last)
+    finally:
+        hub.close(stream)
+
+
 @views.route("/users/{user_id}/orders/stream")
 class UserOrdersStream(View):
     async def get(self, request: Request, user_id: str) -> Response:
-        try:
-            last = last_event_id(request.headers.get("Last-Event-ID", request.query.get("last_event_id")))
-        except ValueError as exc:
-            return bad_request(self, str(exc))
         app = self.app
-        owner = _owner(app, user_id)
-        if owner is None:
-            return self.error(503, "partition assignment not known yet; retry shortly")
-        if owner != own_url(app):
-            if request.query.get("scope") == LOCAL:
-                return self.error(503, f"this worker does not own {user_id!r} (now {owner}); retry")
-            location = f"{owner}{request.path_qs}"
-            return web.json_response({"owner": owner}, status=307, headers={"Location": location})
-        if (unready := not_ready(self)) is not None:
-            return unready
-        hub = app.runtime.web[HUB]
-        stream = hub.open(user_id.encode(), app.settings.live_buffer)
-        if stream is None:
-            return self.error(503, f"this worker serves {hub.max_streams} live streams (LIVE_MAX_STREAMS)")
-        try:
-            return await _serve(app, request, user_id, stream, last)
-        finally:
-            hub.close(stream)
+        return await serve_owned(
+            self,
+            request,
+            app.runtime.tables.order_lifecycle.name,
+            user_id,
+            app.runtime.web[HUB],
+            lambda stream, last: _serve(app, request, user_id, stream, last),
+        )
 
 
 async def _serve(app: Any, request: Request, user_id: str, stream: Stream, last: int) -> EventSourceResponse:
@@ -97,7 +118,8 @@ async def _serve(app: Any, request: Request, user_id: str, stream: Stream, last:
             except TimeoutError:
                 if not resp.is_connected():
                     break
-                if _owner(app, user_id) != own_url(app):  # rebalanced away: the client retries elsewhere
+                # Rebalanced away: the client retries elsewhere.
+                if owner_of(app, app.runtime.tables.order_lifecycle.name, user_id) != own_url(app):
                     await resp.send("", event="moved", retry=RETRY_MS)
                     break
                 continue

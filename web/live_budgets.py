@@ -16,15 +16,14 @@ import time
 from typing import Any
 
 import orjson
-from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 from faust.web import Request, Response, View
 
 from domain.budgets import Budget, public_view
 from web.blueprint import views
-from web.live import RETRY_MS, last_event_id
+from web.live import RETRY_MS, owner_of, serve_owned
 from web.live_hub import Hub, Stream, bound_connection, frame, write_frames
-from web.routing import LOCAL, bad_request, not_ready, own_url
+from web.routing import own_url
 
 HUB = "budgets"  # the views' key of this stream's hub (app.runtime.web)
 
@@ -34,39 +33,18 @@ def register(app: Any) -> None:
     app.runtime.listen(app.runtime.tables.budgets.name, hub.publish)
 
 
-def _owner(app: Any, advertiser_id: str) -> str | None:
-    try:
-        return str(app.router.key_store(app.runtime.tables.budgets.name, advertiser_id)).rstrip("/")
-    except Exception:  # no assignment yet (starting, rebalancing)
-        return None
-
-
 @views.route("/advertisers/{advertiser_id}/budget/stream")
 class AdvertiserBudgetStream(View):
     async def get(self, request: Request, advertiser_id: str) -> Response:
-        try:
-            last = last_event_id(request.headers.get("Last-Event-ID", request.query.get("last_event_id")))
-        except ValueError as exc:
-            return bad_request(self, str(exc))
         app = self.app
-        owner = _owner(app, advertiser_id)
-        if owner is None:
-            return self.error(503, "partition assignment not known yet; retry shortly")
-        if owner != own_url(app):
-            if request.query.get("scope") == LOCAL:
-                return self.error(503, f"this worker does not own {advertiser_id!r} (now {owner}); retry")
-            location = f"{owner}{request.path_qs}"
-            return web.json_response({"owner": owner}, status=307, headers={"Location": location})
-        if (unready := not_ready(self)) is not None:
-            return unready
-        hub = app.runtime.web[HUB]
-        stream = hub.open(advertiser_id.encode(), app.settings.live_buffer)
-        if stream is None:
-            return self.error(503, f"this worker serves {hub.max_streams} budget streams (LIVE_MAX_STREAMS)")
-        try:
-            return await _serve(app, request, advertiser_id, stream, last)
-        finally:
-            hub.close(stream)
+        return await serve_owned(
+            self,
+            request,
+            app.runtime.tables.budgets.name,
+            advertiser_id,
+            app.runtime.web[HUB],
+            lambda stream, last: _serve(app, request, advertiser_id, stream, last),
+        )
 
 
 class _Sent:
@@ -98,9 +76,8 @@ async def _serve(
             except TimeoutError:
                 if not resp.is_connected():
                     break
-                if _owner(app, advertiser_id) != own_url(
-                    app
-                ):  # rebalanced away: the client retries elsewhere
+                # Rebalanced away: the client retries elsewhere.
+                if owner_of(app, app.runtime.tables.budgets.name, advertiser_id) != own_url(app):
                     await resp.send("", event="moved", retry=RETRY_MS)
                     break
                 continue

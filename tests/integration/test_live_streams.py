@@ -120,6 +120,19 @@ def public(stored: dict) -> dict:
     return {"advertiser_id": ADV, **{k: v for k, v in stored.items() if k != "last_rejected_cpc"}}
 
 
+async def until_categories(
+    got: list[dict], want: dict[str, dict], worker: Any, tries: int
+) -> dict[str, dict]:
+    """Until the latest event of every category holds the oracle's totals; those events."""
+    latest: dict[str, dict] = {}
+    for _ in range(tries):
+        latest = {e["data"]["category"]: e["data"] for e in got}
+        if all(c in latest and all(latest[c][k] == v for k, v in w.items()) for c, w in want.items()):
+            return latest
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"got {latest}\nwant {want}\n{worker.log_tail()}")
+
+
 async def test_budget_stream_sends_committed_values_only_with_increasing_ids(deployment, workers):  # type: ignore[no-untyped-def]
     (worker,) = workers(1, LIVE_HEARTBEAT="1")
     await worker.wait_ready()
@@ -202,14 +215,7 @@ async def test_category_stream_merges_every_worker_and_ends_on_the_oracle(deploy
     )
     assert gen.returncode == 0, gen.stderr[-3000:]
     want = json.loads(oracle_file.read_text())["categories"]
-    latest: dict[str, dict] = {}
-    for _ in range(300):
-        latest = {e["data"]["category"]: e["data"] for e in got}
-        if all(c in latest and all(latest[c][k] == v for k, v in w.items()) for c, w in want.items()):
-            break
-        await asyncio.sleep(0.2)
-    else:
-        raise AssertionError(f"got {latest}\nwant {want}\n{pair[0].log_tail()}")
+    latest = await until_categories(got, want, pair[0], 300)
     reader.cancel()
     per_stream: dict[tuple[int, str], list[int]] = {}
     for e in got:
@@ -321,14 +327,7 @@ async def test_category_stream_restarts_with_a_snapshot_when_an_upstream_worker_
         if kill:
             connections = {e["connection"] for e in got}
             pair[1].stop(signal.SIGKILL)
-    latest: dict[str, dict] = {}
-    for _ in range(450):
-        latest = {e["data"]["category"]: e["data"] for e in got}
-        if all(c in latest and all(latest[c][k] == v for k, v in w.items()) for c, w in want.items()):
-            break
-        await asyncio.sleep(0.2)
-    else:
-        raise AssertionError(f"got {latest}\nwant {want}\n{pair[0].log_tail()}")
+    await until_categories(got, want, pair[0], 450)
     reader.cancel()
     # The merged stream ended with its upstream; the client came back for a fresh snapshot.
     assert max(e["connection"] for e in got) > max(connections)
