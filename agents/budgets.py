@@ -33,6 +33,7 @@ from domain.budgets import (
     add_daily,
     apply_click,
     apply_funding,
+    daily_key,
     parse_budget_event,
     parse_click,
 )
@@ -266,7 +267,3 @@ def _own_cutoff(clicks: int, funding: int) -> Callable[[bytes], int]:
 
 
 Parsed = tuple[Record, Click | BudgetEvent, str, bool]  # record, event, duplicate-filter key, is a click
-
-
-def daily_key(advertiser_id: str, day: str) -> str:
-    return f"{advertiser_id}|{day}"

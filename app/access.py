@@ -22,6 +22,7 @@ from aiokafka.errors import (
 )
 
 from config import Settings
+from config.kafka import client_kwargs
 from domain.errors import StreamsError
 
 
@@ -39,8 +40,6 @@ async def check_credentials(settings: Settings, timeout: float = 15) -> None:
 
     An unreachable server is left to the clients' own retries and messages.
     """
-    from app.admin import client_kwargs
-
     kwargs = {k: v for k, v in client_kwargs(settings).items() if k != "bootstrap_servers"}
     if kwargs.get("security_protocol", "PLAINTEXT") == "PLAINTEXT":
         return

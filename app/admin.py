@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from config import Settings
+from config.kafka import client_kwargs
 from domain.errors import StreamsError
 
 log = logging.getLogger(__name__)
@@ -18,22 +19,6 @@ log = logging.getLogger(__name__)
 
 class TopologyError(StreamsError):
     """Topics exist with a layout the app cannot run on (e.g. not co-partitioned)."""
-
-
-def client_kwargs(settings: Settings) -> dict[str, Any]:
-    """aiokafka connection arguments (admin, producer, consumer) from the settings."""
-    from app.factory import broker_credentials
-
-    kwargs: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap_servers}
-    creds = broker_credentials(settings)
-    if creds is not None:
-        kwargs["security_protocol"] = settings.kafka_security_protocol.value
-        kwargs["ssl_context"] = getattr(creds, "context", None) or getattr(creds, "ssl_context", None)
-        if settings.kafka_security_protocol.value.startswith("SASL"):
-            kwargs["sasl_mechanism"] = settings.kafka_sasl_mechanism
-            kwargs["sasl_plain_username"] = settings.kafka_sasl_username
-            kwargs["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
-    return kwargs
 
 
 async def partition_counts(admin: AIOKafkaAdminClient, names: Iterable[str]) -> dict[str, int]:

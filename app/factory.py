@@ -10,38 +10,20 @@ from __future__ import annotations
 import gc
 import os
 import socket
-import ssl
 import sys
 
 import faust
-from faust.auth import SASLCredentials, SSLCredentials
 
+import agents
+import cli
+import web
 from app.topics import declare_topics
 from config import Settings
-from config.settings import BudgetKernel
+from config.kafka import broker_credentials
 from eos.runtime import Runtime
 from streaming.logs import logging_config
 from tables import declare_tables
-
-
-def broker_credentials(settings: Settings) -> faust.auth.Credentials | None:
-    protocol = settings.kafka_security_protocol.value
-    if protocol == "PLAINTEXT":
-        return None
-    context = None
-    if protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(
-            purpose=ssl.Purpose.SERVER_AUTH,
-            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None,
-        )
-    if protocol == "SSL":
-        return SSLCredentials(context)
-    return SASLCredentials(
-        username=settings.kafka_sasl_username,
-        password=settings.kafka_sasl_password.get_secret_value(),
-        ssl_context=context,
-        mechanism=settings.kafka_sasl_mechanism,
-    )
+from web.front import query_front_enabled
 
 
 class StreamsApp(faust.App):
@@ -100,17 +82,6 @@ def settle_heap() -> None:
 _WEB_ENV = {"WEB_BIND", "WEB_HOST", "WEB_PORT", "NODE_CANONICAL_URL"}
 
 
-def query_front_enabled(settings: Settings) -> bool:
-    """QUERY_FRONT, and the kernel that carries it is installed and chosen."""
-    if not settings.query_front or settings.budget_kernel == BudgetKernel.PYTHON:
-        return False
-    try:
-        import budget_kernel
-    except ImportError:
-        return False
-    return hasattr(budget_kernel, "QueryFront")
-
-
 def backend_port(settings: Settings) -> int:
     """Where Faust's web server listens behind the query front (web/front.py)."""
     if settings.web_backend_port:
@@ -130,10 +101,6 @@ def gil_switch_interval(settings: Settings, front: bool) -> float:
 def create_app(settings: Settings) -> StreamsApp:
     app = _new_app(settings)
     app.runtime.declared = (declare_topics(app, settings), declare_tables(app, settings))
-    import agents
-    import cli
-    import web
-
     agents.register(app)
     web.register(app)
     cli.register(app)

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
 
-from app.admin import client_kwargs
 from cli.produce import produce, producer
 from config import load_settings
+from config.kafka import client_kwargs
 
 Record = tuple[bytes, bytes]
 

@@ -9,8 +9,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from app.admin import client_kwargs
 from config import Settings
+from config.kafka import client_kwargs
 from domain.errors import StreamsError
 
 

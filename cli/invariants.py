@@ -17,9 +17,9 @@ import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer
 
-from app.admin import client_kwargs
 from cli.compare import _get, compare_accounting
 from config import Settings
+from config.kafka import client_kwargs
 
 
 async def read_ledger(settings: Settings) -> list[dict]:

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaProducer
 from tqdm import tqdm
 
-from app.admin import client_kwargs
 from config import Settings
+from config.kafka import client_kwargs
 
 _CHUNK = 500
 

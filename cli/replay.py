@@ -21,7 +21,6 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.cli import option
 from tqdm import tqdm
 
-from app.admin import client_kwargs
 from cli.replay_ops import (
     Move,
     ReplayError,
@@ -31,6 +30,7 @@ from cli.replay_ops import (
     partitions,
     plan_moves,
 )
+from config.kafka import client_kwargs
 from streaming import replay_generation
 
 

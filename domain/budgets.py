@@ -291,6 +291,11 @@ def kst_day_name(ts: datetime) -> str:
     return name
 
 
+def daily_key(advertiser_id: str, day: str) -> str:
+    """The daily statistics' key: one advertiser's one KST day."""
+    return f"{advertiser_id}|{day}"
+
+
 def add_daily(stats: dict[str, dict[str, int]], click: Click, charged: bool) -> None:
     """Fold one click into an advertiser-day's {campaign: {charged, spend, rejected}}."""
     row = stats.get(click.campaign_id)

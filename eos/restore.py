@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.tables.recovery import Recovery
 from faust.types import TP
 
-from app.admin import client_kwargs
+from config.kafka import client_kwargs
 from eos.store import TransactionalStore
 
 log = logging.getLogger(__name__)

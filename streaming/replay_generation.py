@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from config import Settings
+from config.kafka import client_kwargs
 
 HEADER = "replay.generation"
 MARKER = "replay-generation"  # file in $STORE_DIR/$APP_ID
@@ -43,8 +44,6 @@ def state_dir(settings: Settings) -> Path:
 
 async def read_generation(settings: Settings) -> int:
     """The latest generation (0 if there never was a replay)."""
-    from app.admin import client_kwargs
-
     consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
     await consumer.start()
     try:
@@ -63,8 +62,6 @@ async def read_generation(settings: Settings) -> int:
 
 
 async def write_generation(settings: Settings, generation: int) -> None:
-    from app.admin import client_kwargs
-
     kwargs = client_kwargs(settings)
     admin = AIOKafkaAdminClient(**kwargs)
     await admin.start()

@@ -6,8 +6,7 @@ from datetime import date, timedelta
 
 from faust.web import Request, Response, View
 
-from agents.budgets import daily_key
-from domain.budgets import Budget, public_view
+from domain.budgets import Budget, daily_key, public_view
 from domain.errors import BadQuery
 from domain.retention import first_day_kept
 from tables._declare import text_key

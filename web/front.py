@@ -20,10 +20,23 @@ import asyncio
 import logging
 from typing import Any
 
+from config import Settings
+from config.settings import BudgetKernel
 from web.readiness import readiness
 
 log = logging.getLogger(__name__)
 SYNC_INTERVAL = 0.05  # how soon after recovery the front takes over (seconds)
+
+
+def query_front_enabled(settings: Settings) -> bool:
+    """QUERY_FRONT, and the kernel that carries it is installed and chosen."""
+    if not settings.query_front or settings.budget_kernel == BudgetKernel.PYTHON:
+        return False
+    try:
+        import budget_kernel
+    except ImportError:
+        return False
+    return hasattr(budget_kernel, "QueryFront")
 
 
 class Front:
@@ -83,10 +96,8 @@ def _active_partitions(app: Any) -> list[int]:
 
 
 def register(app: Any) -> None:
-    """With the front enabled (app.factory.query_front_enabled), start it with the
+    """With the front enabled (query_front_enabled), start it with the
     web server, and make it follow readiness and revocations."""
-    from app.factory import query_front_enabled
-
     if not query_front_enabled(app.settings):
         return
     front = app.runtime.web["front"] = Front(app)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app.factory import create_app, query_front_enabled, settle_heap
+from app.factory import create_app, settle_heap
 from config.settings import Settings
+from web.front import query_front_enabled
 
 
 def test_the_gil_switch_interval_is_applied(tmp_path: Path) -> None:
