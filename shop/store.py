@@ -70,10 +70,10 @@ async def place_order(
         _json(order),
         now,
     )
-    fault()
     await _outbox(conn, settings, oid, uid, c.ORDER_CREATED, settings.topic_orders, order)
     event = c.lifecycle_event(oid, uid, "created", now)
     await _outbox(conn, settings, oid, uid, c.EVENT_TYPES["created"], settings.topic_order_events, event)
+    fault()  # tests only: every row written, then the transaction fails
     return 201, view(row)
 
 
@@ -91,11 +91,11 @@ async def transition(
         target,
         now,
     )
-    fault()
     event = c.lifecycle_event(order_id, row["user_id"], target, now)
     await _outbox(
         conn, settings, order_id, row["user_id"], c.EVENT_TYPES[target], settings.topic_order_events, event
     )
+    fault()
     return 200, view(updated)
 
 
