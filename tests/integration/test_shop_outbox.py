@@ -240,3 +240,41 @@ async def test_a_connect_replay_of_the_outbox_is_absorbed_by_the_duplicate_filte
     assert await categories(path.worker, names) == before
     _, now = await poll_json(f"{path.worker.url}/lifecycle", lambda s, b: s == 200)
     assert now == lifecycle
+
+
+async def test_metrics_show_the_connector_state_and_the_outbox_lag(path: Path, connect_worker) -> None:  # type: ignore[no-untyped-def]
+    def gauge(text: str, name: str) -> float:
+        return next(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))
+
+    async def metrics_until(check: Any, timeout: float = 30) -> str:
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with aiohttp.ClientSession() as http:
+            while True:
+                async with http.get(f"{path.shop.url}/metrics") as resp:
+                    text = await resp.text()
+                if check(text) or asyncio.get_running_loop().time() > deadline:
+                    return text
+                await asyncio.sleep(0.3)
+
+    text = await metrics_until(lambda t: gauge(t, "shop_connector_running") == 1)
+    assert gauge(text, "shop_connector_running") == 1
+    await asyncio.to_thread(connect_worker.request, "PUT", f"/connectors/{path.connector}/stop")
+    try:
+        text = await metrics_until(lambda t: gauge(t, 'shop_connector_state{state="STOPPED"}') == 1)
+        assert (
+            gauge(text, "shop_connector_running") == 0
+            and gauge(text, 'shop_connector_state{state="STOPPED"}') == 1
+        )
+        async with aiohttp.ClientSession() as http:
+            status, _ = await post(
+                http, f"{path.shop.url}/orders", {"user_id": "u-lag", "items": [_item("c-lag", 1, 1)]}
+            )
+        assert status == 201
+        text = await metrics_until(lambda t: gauge(t, "shop_outbox_lag_seconds") > 1)
+        assert gauge(text, "shop_outbox_lag_seconds") > 1  # unpublished while the connector is stopped
+    finally:
+        await asyncio.to_thread(connect_worker.request, "PUT", f"/connectors/{path.connector}/resume")
+    text = await metrics_until(lambda t: gauge(t, "shop_outbox_lag_seconds") == 0)
+    assert gauge(text, "shop_outbox_lag_seconds") == 0 and gauge(text, "shop_connector_running") == 1
+    want = {"c-lag": {"total_amount": 1, "items_sold": 1, "order_count": 1}}
+    assert await categories(path.worker, {"c-lag"}, want) == want
