@@ -166,7 +166,9 @@ class ConnectWorker:
         """Until the REST API answers for the cluster (the worker joined its group)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self.alive():
+            # Our own child: poll it (its /proc cmdline is briefly unreadable while the JVM starts).
+            gone = self.proc.poll() is not None if self.proc is not None else not self.alive()
+            if gone:
                 raise ConnectError(
                     f"Connect worker exited: {error_lines(self.log_file)}\n{tail(self.log_file)}"
                 )
