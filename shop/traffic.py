@@ -92,6 +92,23 @@ async def run(url: str, count: int, seed: int, concurrency: int, rate: float | N
     }
 
 
+async def run_orders(url: str, count: int, concurrency: int, seed: int = 5) -> None:
+    """Orders only, as fast as answered (the bench's throughput phase)."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(count):
+        queue.put_nowait(i)
+
+    async def one(http: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            status, order = await post(http, f"{url}/orders", body(seed, i, count), f"bulk-{seed}-{i}")
+            if status != 201:
+                raise RuntimeError(f"POST /orders: {status} {order}")
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+        await asyncio.gather(*(one(http) for _ in range(concurrency)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shop.traffic", description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:6070")
