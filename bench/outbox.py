@@ -116,10 +116,9 @@ async def main(args: argparse.Namespace) -> int:
         postgres.start()
         deployment = Deployment(bootstrap=cluster.bootstrap_servers, root=root)
         name, topic = f"outbox-{deployment.name}", deployment.topic("TOPIC_ORDERS")
-        worker, connect = (
-            Worker(deployment, 0).start(),
-            ConnectWorker(root / "connect", cluster.bootstrap_servers),
-        )
+        # COMMIT_INTERVAL as deployed (the test deployments use 0.5 s).
+        worker = Worker(deployment, 0, COMMIT_INTERVAL="0.1").start()
+        connect = ConnectWorker(root / "connect", cluster.bootstrap_servers)
         shop: ShopProcess | None = None
         try:
             await worker.wait_ready()
