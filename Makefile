@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: help prometheus run stop status test test-unit test-integration test-chaos test-compat lint broker browser clean chaos
+.PHONY: help prometheus postgres connect run stop status test test-unit test-integration test-chaos test-compat lint broker browser clean chaos
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ broker: $(STAMP) ## Resolve the Kafka jars with Maven (once per version; cached 
 browser: ## Install Debian's chromium for the dashboard's browser test (once; needs root and apt)
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 
-run: broker ## Start a local broker, one worker and sample traffic; prints URLs to try
+run: broker postgres connect ## Start a local broker, one worker and sample traffic; prints URLs to try
 	@bash scripts/run-local.sh up
 
 stop: ## Stop everything `make run` started
@@ -47,14 +47,22 @@ prometheus: ## Debian's prometheus package (prometheus, promtool) for the metric
 		echo "installing Debian's prometheus package (the metrics tests scrape real workers)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
-test: broker prometheus browser ## The whole suite: the kernel's Rust tests, unit tests, then integration tests on a real broker
+postgres: ## Debian's postgresql package for the order service and its tests (a cluster of our own under .data/); once
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing Debian's postgresql package (its own cluster on 5432 is left alone)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+
+connect: $(STAMP) ## Resolve Kafka Connect and Debezium's PostgreSQL connector with Maven (cached in .cache/connect/)
+	$(BIN)/python -m infra.connect fetch
+
+test: broker prometheus browser postgres connect ## The whole suite: the kernel's Rust tests, unit tests, then integration tests on a real broker
 	CARGO_TARGET_DIR=$(CURDIR)/.cache/cargo-target cargo test -q --release --manifest-path native/Cargo.toml
 	$(BIN)/python -m pytest -q
 
 test-unit: $(STAMP) ## Unit tests only (no broker)
 	$(BIN)/python -m pytest -q tests/unit
 
-test-integration: broker browser ## Integration tests only (starts a broker unless KAFKA_BOOTSTRAP_SERVERS is set)
+test-integration: broker browser postgres connect ## Integration tests only (starts a broker unless KAFKA_BOOTSTRAP_SERVERS is set)
 	$(BIN)/python -m pytest -q -m integration
 
 test-compat: broker ## The transaction and rebalance tests on another pinned broker: KAFKA_VERSION=3.9.1 make test-compat

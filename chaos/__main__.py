@@ -59,4 +59,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
+    if "--outbox" in sys.argv[1:]:  # the order service's path (chaos/outbox.py)
+        from chaos import outbox
+
+        sys.exit(asyncio.run(outbox.main(outbox.parse(sys.argv[1:]))))
     sys.exit(asyncio.run(main(parse(sys.argv[1:]))))

@@ -179,6 +179,23 @@ class Settings(BaseSettings):
     # send it when they forward to each other, so all workers need the same one.
     http_auth_token: SecretStr | None = None
 
+    # The order service (`python -m shop`, docs/outbox.md): its PostgreSQL (a secret: it may
+    # hold a password), its HTTP port, the Connect worker and connector that publish its
+    # outbox, how long published outbox rows and idempotency keys are kept, how often it
+    # prunes them and refreshes the connector's state and the outbox lag for /metrics.
+    shop_database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/shop")
+    shop_host: str = "127.0.0.1"
+    shop_port: int = Field(6070, ge=1, le=65535)
+    shop_db_pool: int = Field(10, ge=1, le=200)
+    shop_connect_url: str = "http://127.0.0.1:8083"
+    shop_connector: str = Field("shop-outbox", pattern=r"^[A-Za-z0-9_-]+$")
+    shop_outbox_retention: Duration = 600
+    shop_idempotency_retention: Duration = 86400
+    shop_prune_interval: float = Field(30.0, gt=0, le=3600)
+    shop_monitor_interval: float = Field(5.0, gt=0, le=300)
+    # Tests only: honour the X-Inject-Fault header (fail a transaction after its writes).
+    shop_fault_injection: bool = False
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _host_ports(cls, value: str) -> str:

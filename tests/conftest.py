@@ -17,7 +17,7 @@ import shutil
 import sys
 import tempfile
 
-pytest_plugins = ["infra.kafka.pytest_plugin"]
+pytest_plugins = ["infra.kafka.pytest_plugin", "infra.postgres.pytest_plugin", "infra.connect.pytest_plugin"]
 
 _UNIT_ENV = {
     "PROCESSING_GUARANTEE": "exactly_once",

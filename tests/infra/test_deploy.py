@@ -59,6 +59,11 @@ def exported() -> set[str]:
             family.type, ("",)
         )
         names.update(family.name + suffix for suffix in suffixes)
+    from shop.metrics import ShopMetrics  # the order service's /metrics (shop_*)
+
+    for family in ShopMetrics().registry.collect():
+        kinds = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}
+        names.update(family.name + suffix for suffix in kinds.get(family.type, ("",)))
     return names
 
 
@@ -71,7 +76,7 @@ def queries() -> list[str]:
 
 @pytest.mark.parametrize("expr", queries())
 def test_every_query_names_metrics_the_workers_export(expr: str) -> None:
-    names = set(re.findall(r"\b(commerce_[a-z_]+)", expr))
+    names = set(re.findall(r"\b((?:commerce|shop)_[a-z_]+)", expr))
     assert names, expr
     assert names <= exported(), names - exported()
 

@@ -1,0 +1,1 @@
+"""A Kafka Connect worker with the Debezium PostgreSQL connector, from Maven-resolved jars."""

@@ -1,0 +1,1 @@
+"""A local PostgreSQL cluster from Debian's ``postgresql`` package, for the order service and its tests."""
