@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from typing import Any
 
@@ -29,6 +30,12 @@ async def sink(self) -> None:  # type: ignore[no-untyped-def]
     from lake.sink import Sink
 
     settings = self.app.settings
+    logger = logging.getLogger("lake")  # each batch published, each partition assigned
+    logger.setLevel(logging.INFO)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False
     lake = Sink(settings)
     if settings.lake_metrics_port:
         lake.metrics.serve(settings.lake_metrics_port)

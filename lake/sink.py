@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ FETCH_MAX = 20_000  # records per fetch
 class _Partition:
     batch: Batch
     published: int = 0  # the next offset not yet in a file
+    start: int | None = None  # a redo's first offset: the first record read must be it
+    misses: int = 0  # records seen before it (fetched before the seek took effect)
 
 
 class Sink:
@@ -43,6 +46,10 @@ class Sink:
         self.metrics = metrics or SinkMetrics()
         self.parts: dict[TopicPartition, _Partition] = {}
         self.consumer: AIOKafkaConsumer | None = None
+        # Held while a fetch is taken in and a batch published, and by a rebalance:
+        # a partition is never handed on, or resumed from the files, mid-publish.
+        self.lock = asyncio.Lock()
+        self.rebalances = 0
 
     def _new_batch(self) -> Batch:
         return Batch(self.settings.lake_rotate_records, self.settings.lake_rotate_seconds)
@@ -51,19 +58,29 @@ class Sink:
         consumer = self.consumer = AIOKafkaConsumer(
             **client_kwargs(self.settings), group_id=self.group, isolation_level="read_committed",
             enable_auto_commit=False, auto_offset_reset="earliest", max_partition_fetch_bytes=4 << 20,
+            # Static membership: a sink restarted after a crash takes its partitions
+            # back at once, and a second one under the same name fences the first.
+            group_instance_id=f"{self.group}@{socket.gethostname()}",
+            session_timeout_ms=int(self.settings.session_timeout * 1000),
+            heartbeat_interval_ms=int(self.settings.session_timeout * 200),
         )  # fmt: skip
         consumer.subscribe(list(self.kinds), listener=_Listener(self))
         await consumer.start()
         try:
             while not stop.is_set():
+                seen = self.rebalances
                 fetched = await consumer.getmany(timeout_ms=200, max_records=FETCH_MAX)
-                now = time.monotonic()
-                for tp, records in fetched.items():
-                    await self._take(tp, records, now)
-                for tp, part in list(self.parts.items()):
-                    if part.batch.due(now):
-                        await self._flush(tp)
-                self._observe(now)
+                async with self.lock:
+                    if seen != self.rebalances:  # fetched before the rebalance's seeks, maybe
+                        self._seek_again()
+                        continue
+                    now = time.monotonic()
+                    for tp, records in fetched.items():
+                        await self._take(tp, records, now)
+                    for tp, part in list(self.parts.items()):
+                        if part.batch.due(now):
+                            await self._flush(tp)
+                    self._observe(now)
         finally:
             await consumer.stop()
 
@@ -73,6 +90,13 @@ class Sink:
             return
         kind, batch = self.kinds[tp.topic], part.batch
         for r in records:
+            if part.start is not None:
+                if r.offset != part.start and part.misses < 3:
+                    part.misses += 1  # read from before the seek: read it again from the start
+                    assert self.consumer is not None
+                    self.consumer.seek(tp, part.start)
+                    return
+                part.start = None  # (after three misses the start is taken as gone: retention)
             if batch.must_close_before(r.offset):
                 await self._flush(tp)
             if kind == rows.LEDGER:
@@ -88,6 +112,7 @@ class Sink:
         span, batch_rows = part.batch.take()
         kind = self.kinds[tp.topic]
         written = await asyncio.to_thread(self._publish, tp, kind, span, batch_rows)
+        log.info("lake: %s published %s", tp, span)
         # Only now: every file of the batch is published.
         assert self.consumer is not None
         await self.consumer.commit({tp: span.last + 1})
@@ -105,16 +130,26 @@ class Sink:
             sizes.append(len(data))
         return sizes
 
-    def resume(self, tp: TopicPartition) -> int | None:
-        """Assigned a partition: where to read from (None: the log's beginning)."""
+    def newest(self, tp: TopicPartition) -> naming.Span | None:
+        """The partition's newest published batch, read from the store (a thread's work)."""
         store.remove_temporaries(self.fs, self.root, tp.topic, tp.partition)
         paths = store.listing(self.fs, naming.partition_glob(self.root, tp.topic, tp.partition))
-        span = naming.newest_span(paths, tp.topic, tp.partition)
+        return naming.newest_span(paths, tp.topic, tp.partition)
+
+    def _seek_again(self) -> None:
+        assert self.consumer is not None
+        for tp, part in self.parts.items():
+            if not part.batch.rows:
+                self.consumer.seek(tp, part.published)
+
+    async def resume(self, tp: TopicPartition) -> int | None:
+        """Assigned a partition: where to read from (None: the log's beginning)."""
+        span = await asyncio.to_thread(self.newest, tp)
         batch = self._new_batch()
         batch.redo_until = None if span is None else span.last
-        self.parts[tp] = _Partition(batch, 0 if span is None else span.first)
-        if span is not None:
-            log.info("lake: %s redoes its newest batch %d..%d", tp, span.first, span.last)
+        first = None if span is None else span.first
+        self.parts[tp] = _Partition(batch, first or 0, first)
+        log.info("lake: %s assigned, newest batch %s", tp, span)
         return None if span is None else span.first
 
     def _observe(self, now: float) -> None:
@@ -133,15 +168,19 @@ class _Listener(ConsumerRebalanceListener):
         self.sink = sink
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        for tp in revoked:  # an unpublished batch is the next owner's to redo
-            self.sink.parts.pop(tp, None)
+        async with self.sink.lock:
+            self.sink.rebalances += 1
+            for tp in revoked:  # an unpublished batch is the next owner's to redo
+                self.sink.parts.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         consumer = self.sink.consumer
         assert consumer is not None
-        for tp in assigned:
-            first = await asyncio.to_thread(self.sink.resume, tp)
-            if first is None:
-                await consumer.seek_to_beginning(tp)
-            else:
-                consumer.seek(tp, first)
+        async with self.sink.lock:
+            self.sink.rebalances += 1
+            for tp in assigned:
+                first = await self.sink.resume(tp)
+                if first is None:
+                    await consumer.seek_to_beginning(tp)
+                else:
+                    consumer.seek(tp, first)
