@@ -44,6 +44,10 @@ class Batch:
     def age(self, now: float) -> float:
         return now - self.opened_at if self.rows else 0.0
 
+    def clear(self) -> None:
+        """Drop the rows (to be read again), still a redo if it was one."""
+        self.rows, self.first, self.last = [], -1, -1
+
     def take(self) -> tuple[Span, list[dict[str, Any]]]:
         """The closed batch's span and rows; the batch starts empty (and no longer a redo)."""
         span, rows = Span(self.first, self.last), self.rows

@@ -34,7 +34,6 @@ class _Partition:
     batch: Batch
     published: int = 0  # the next offset not yet in a file
     start: int | None = None  # a redo's first offset: the first record read must be it
-    misses: int = 0  # records seen before it (fetched before the seek took effect)
 
 
 class Sink:
@@ -89,15 +88,23 @@ class Sink:
         if part is None:  # revoked while fetched
             return
         kind, batch = self.kinds[tp.topic], part.batch
+        assert self.consumer is not None
         for r in records:
+            # A seek takes effect some fetches later: records fetched from the
+            # position before it are told by their offsets, and read again.
             if part.start is not None:
-                if r.offset != part.start and part.misses < 3:
-                    part.misses += 1  # read from before the seek: read it again from the start
-                    assert self.consumer is not None
+                if r.offset != part.start:
                     self.consumer.seek(tp, part.start)
                     return
-                part.start = None  # (after three misses the start is taken as gone: retention)
-            if batch.must_close_before(r.offset):
+                part.start = None
+            elif batch.rows and r.offset <= batch.last:
+                log.warning(
+                    "lake: %s went back from %d to %d: its batch is read again", tp, batch.last, r.offset
+                )
+                part.start = batch.first
+                batch.clear()
+                self.consumer.seek(tp, part.start)
+                return
                 await self._flush(tp)
             if kind == rows.LEDGER:
                 row = rows.ledger_row(tp.partition, r.offset, r.timestamp, r.value)
@@ -142,15 +149,22 @@ class Sink:
             if not part.batch.rows:
                 self.consumer.seek(tp, part.published)
 
-    async def resume(self, tp: TopicPartition) -> int | None:
-        """Assigned a partition: where to read from (None: the log's beginning)."""
+    async def resume(self, tp: TopicPartition) -> None:
+        """Assigned a partition: read on from its newest published batch (redone), else from the start."""
+        assert self.consumer is not None
         span = await asyncio.to_thread(self.newest, tp)
-        batch = self._new_batch()
-        batch.redo_until = None if span is None else span.last
-        first = None if span is None else span.first
-        self.parts[tp] = _Partition(batch, first or 0, first)
         log.info("lake: %s assigned, newest batch %s", tp, span)
-        return None if span is None else span.first
+        batch = self._new_batch()
+        if span is None:
+            self.parts[tp] = _Partition(batch)
+            if await self.consumer.committed(tp) is not None:  # a lake emptied since: all again
+                await self.consumer.seek_to_beginning(tp)
+            return  # (no offset committed: the group's reset is to the earliest)
+        batch.redo_until = span.last
+        log_start = (await self.consumer.beginning_offsets([tp]))[tp]
+        # The batch's first record is gone if retention passed it: the redo starts at the log's start.
+        self.parts[tp] = _Partition(batch, span.first, span.first if log_start <= span.first else None)
+        self.consumer.seek(tp, max(span.first, log_start))
 
     def _observe(self, now: float) -> None:
         assert self.consumer is not None
@@ -174,13 +188,7 @@ class _Listener(ConsumerRebalanceListener):
                 self.sink.parts.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        consumer = self.sink.consumer
-        assert consumer is not None
         async with self.sink.lock:
             self.sink.rebalances += 1
             for tp in assigned:
-                first = await self.sink.resume(tp)
-                if first is None:
-                    await consumer.seek_to_beginning(tp)
-                else:
-                    consumer.seek(tp, first)
+                await self.sink.resume(tp)

@@ -25,7 +25,9 @@ def filesystem(settings: Settings) -> tuple[fsspec.AbstractFileSystem, str]:
     """The store and the lake's root inside it, from LAKE_URL and the LAKE_S3_* settings."""
     url = settings.lake_url
     if url.startswith("s3://"):
+        # No listings cache: the sink resumes from what a listing shows, so it must be now's.
         options: dict = {"client_kwargs": {"region_name": settings.lake_s3_region}}
+        options["use_listings_cache"] = False
         if settings.lake_s3_endpoint:
             options["endpoint_url"] = settings.lake_s3_endpoint
         if settings.lake_s3_access_key.get_secret_value():
