@@ -43,7 +43,9 @@ async def run_sink_chaos(
             cwd=REPO, env=deployment.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         for n in range(1, kills + 1):
-            before, deadline = _files(lake, ledger), time.monotonic() + 300
+            # After a file more since the restart, or 20 s (the clicks may be done: it then
+            # catches up on a backlog, still killed).
+            before, deadline = _files(lake, ledger), time.monotonic() + 20
             wanted = before + rng.randint(1, 4)
             while _files(lake, ledger) < wanted and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
