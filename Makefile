@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml native/pyproject.toml native/Cargo.toml native/Cargo.lo
 	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,s3]'
 	@# The budget handler's Rust kernel (BUDGET_KERNEL); cargo's build cache stays in .cache/.
 	@if command -v cargo >/dev/null; then \
 		echo "building native/ (the budget kernel; about a minute the first time)"; \

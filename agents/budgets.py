@@ -210,6 +210,8 @@ class BudgetHandler:
             key = record.key
             if outcome.entry is not None:
                 send(ledger, key, orjson.dumps(outcome.entry), headers)
+            elif outcome.rejection is not None:
+                send(ledger, key, orjson.dumps(outcome.rejection), headers)
             if outcome.change is not None:
                 send(status, key, orjson.dumps(outcome.change), headers)
             tallies[record.topic].processed += 1

@@ -26,6 +26,8 @@ async def main(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
     fetch()
     root = Path(tempfile.mkdtemp(prefix="chaos-", dir=args.dir))
+    if args.sink:
+        return await sink_chaos(args, seed, root)
     total = Result()
     with KafkaCluster(root / "kafka", brokers=args.brokers) as cluster:  # started by `with`
         for run in range(args.runs):
@@ -44,6 +46,17 @@ async def main(args: argparse.Namespace) -> int:
     return 0 if total.mismatches == 0 and total.duplicates == 0 else 1
 
 
+async def sink_chaos(args: argparse.Namespace, seed: int, root: Path) -> int:
+    """The lake's sink SIGKILLed --kills times during --clicks clicks (chaos.sink)."""
+    from chaos.sink import run_sink_chaos
+
+    with KafkaCluster(root / "kafka", brokers=1) as cluster:
+        bootstrap = cluster.bootstrap_servers
+        res = await run_sink_chaos(bootstrap, root / "run", seed, args.clicks, args.kills, say)
+    print(f"chaos: sink kills={args.kills} {res.line()} seed={seed}")
+    return 0 if res.ok else 1
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m chaos", description=__doc__)
     p.add_argument("--seed", type=int, help="reproduce a run (printed at the start and end)")
@@ -54,6 +67,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--kills", type=int, default=10, help="at least this many worker kills")
     p.add_argument("--brokers", type=int, choices=(1, 3), default=1)
     p.add_argument("--broker-restart", action="store_true", help="kill -9 a broker mid-run")
+    p.add_argument("--sink", action="store_true", help="kill the lake's sink instead (chaos.sink)")
     p.add_argument("--dir", default=None, help="where run directories go (default: /tmp)")
     return p.parse_args(argv)
 

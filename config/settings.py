@@ -196,6 +196,21 @@ class Settings(BaseSettings):
     # Tests only: honour the X-Inject-Fault header (fail a transaction after its writes).
     shop_fault_injection: bool = False
 
+    # The lake (lake/, docs/lake.md): `faust -A app sink` writes ad-ledger and orders
+    # as Parquet under LAKE_URL (a directory, or s3://bucket/prefix on any
+    # S3-compatible store: LAKE_S3_*), as its own consumer group <APP_ID>-lake.
+    # A partition's batch becomes files once it holds LAKE_ROTATE_RECORDS records
+    # or its oldest is LAKE_ROTATE_SECONDS old (so a quiet partition still flushes).
+    lake_url: str = Field(".data/lake", min_length=1)
+    lake_s3_endpoint: str = ""
+    lake_s3_region: str = "us-east-1"
+    lake_s3_access_key: SecretStr = SecretStr("")
+    lake_s3_secret_key: SecretStr = SecretStr("")
+    lake_rotate_records: int = Field(100_000, ge=1, le=10_000_000)
+    lake_rotate_seconds: float = Field(60.0, gt=0, le=86400)
+    # The sink's Prometheus metrics on http://127.0.0.1:<port>/metrics (0: off).
+    lake_metrics_port: int = Field(0, ge=0, le=65535)
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _host_ports(cls, value: str) -> str:

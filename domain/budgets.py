@@ -221,6 +221,10 @@ class LedgerEntry:
     amount: int  # signed: + funding, - charge
     balance_after: int
     ts: str
+    # The click's campaign (None for funding): with the rejections below, the
+    # ledger alone rebuilds the daily statistics (lake/, docs/lake.md). Added
+    # after the first ledger files; readers take it as missing in older ones.
+    campaign_id: str | None = None
 
 
 @dataclass
@@ -236,6 +240,9 @@ class StatusChange:
 class Outcome:
     entry: LedgerEntry | None  # None for a rejected click
     change: StatusChange | None
+    # A rejected click's ledger record (kind "rejected", amount 0): not a charge,
+    # but the audit trail of a click that was applied and refused.
+    rejection: LedgerEntry | None = None
 
 
 def apply_funding(budget: Budget, event: BudgetEvent) -> Outcome:
@@ -261,7 +268,9 @@ def apply_click(budget: Budget, click: Click) -> Outcome:
         budget.balance -= click.cpc
         budget.spent += click.cpc
         budget.charged += 1
-        entry = LedgerEntry(click.advertiser_id, click.click_id, "click", -click.cpc, budget.balance, ts)
+        entry = LedgerEntry(
+            click.advertiser_id, click.click_id, "click", -click.cpc, budget.balance, ts, click.campaign_id
+        )
         return Outcome(entry, None)
     budget.rejected += 1
     budget.last_rejected_cpc = click.cpc
@@ -269,7 +278,10 @@ def apply_click(budget: Budget, click: Click) -> Outcome:
     if budget.status == ACTIVE:
         budget.status = EXHAUSTED
         change = StatusChange(click.advertiser_id, EXHAUSTED, budget.balance, click.click_id, ts)
-    return Outcome(None, change)
+    rejection = LedgerEntry(
+        click.advertiser_id, click.click_id, "rejected", 0, budget.balance, ts, click.campaign_id
+    )
+    return Outcome(None, change, rejection)
 
 
 def kst_day(ts: datetime) -> date:

@@ -131,7 +131,7 @@ class ClicksWorkload:
                 continue
             outcome = apply(budget, event)
             acct["processed"] += 1
-            self.ledger_entries += outcome.entry is not None
+            self.ledger_entries += outcome.entry is not None or outcome.rejection is not None
             if outcome.change is not None:
                 self.transitions[event.advertiser_id].append(outcome.change.status)
             if hasattr(event, "cpc"):

@@ -84,6 +84,7 @@ fn sub(a: i64, b: i64) -> Result<i64> {
 pub struct Click<'a> {
     pub advertiser_id: &'a str,
     pub click_id: &'a str,
+    pub campaign_id: &'a str,
     pub cpc: i64,
     pub ts: &'a str,
 }
@@ -101,6 +102,7 @@ pub struct Funding<'a> {
 pub struct Outcome {
     pub entry: Option<Vec<u8>>,
     pub change: Option<Vec<u8>>,
+    pub rejection: Option<Vec<u8>>, // a rejected click's ledger entry (kind "rejected", amount 0)
 }
 
 // Unlike the Python functions these leave `updated_at` to the caller, which sets
@@ -121,15 +123,28 @@ pub fn apply_click(budget: &mut Budget, click: &Click) -> Result<Outcome> {
             -click.cpc,
             budget.balance,
             click.ts,
+            Some(click.campaign_id),
         );
         return Ok(Outcome {
             entry: Some(entry),
             change: None,
+            rejection: None,
         });
     }
     budget.rejected = add(budget.rejected, 1)?;
     budget.last_rejected_cpc = click.cpc;
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome {
+        rejection: Some(ledger_entry(
+            click.advertiser_id,
+            click.click_id,
+            "rejected",
+            0,
+            budget.balance,
+            click.ts,
+            Some(click.campaign_id),
+        )),
+        ..Outcome::default()
+    };
     if budget.status == ACTIVE {
         budget.status = EXHAUSTED.to_owned();
         outcome.change = Some(status_change(
@@ -155,10 +170,12 @@ pub fn apply_funding(budget: &mut Budget, event: &Funding) -> Result<Outcome> {
         event.amount,
         budget.balance,
         event.ts,
+        None,
     );
     let mut outcome = Outcome {
         entry: Some(entry),
         change: None,
+        rejection: None,
     };
     if budget.status == EXHAUSTED && budget.balance >= budget.last_rejected_cpc {
         budget.status = ACTIVE.to_owned();
@@ -246,6 +263,7 @@ pub fn ledger_entry(
     amount: i64,
     balance: i64,
     ts: &str,
+    campaign_id: Option<&str>,
 ) -> Vec<u8> {
     object(&[
         ("advertiser_id", Json::Str(advertiser_id)),
@@ -254,6 +272,7 @@ pub fn ledger_entry(
         ("amount", Json::Int(amount)),
         ("balance_after", Json::Int(balance)),
         ("ts", Json::Str(ts)),
+        ("campaign_id", campaign_id.map_or(Json::Null, Json::Str)),
     ])
 }
 

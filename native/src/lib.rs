@@ -494,6 +494,7 @@ impl BudgetRun {
                     let click = budget::Click {
                         advertiser_id: &event.advertiser_id,
                         click_id: &event.id,
+                        campaign_id,
                         cpc: *cpc,
                         ts: &event.ts,
                     };
@@ -522,7 +523,7 @@ impl BudgetRun {
                     budget::apply_funding(budget, &funding).map_err(overflow)?
                 }
             };
-            if let Some(entry) = outcome.entry {
+            if let Some(entry) = outcome.entry.or(outcome.rejection) {
                 out.ledger.push((index, entry));
             }
             if let Some(change) = outcome.change {

@@ -65,9 +65,9 @@ async def test_top_up_then_click_charges_and_writes_the_ledger(worker, sent) -> 
     assert [s["partition"] for s in sent[LEDGER]] == [0, 0]
     assert values(sent[LEDGER]) == [
         {"advertiser_id": "a-1", "entry_id": "t-1", "kind": "top_up", "amount": 1000,
-         "balance_after": 1000, "ts": "2026-11-24T16:00:00+00:00"},
+         "balance_after": 1000, "ts": "2026-11-24T16:00:00+00:00", "campaign_id": None},
         {"advertiser_id": "a-1", "entry_id": "k-1", "kind": "click", "amount": -300,
-         "balance_after": 700, "ts": "2026-11-24T16:30:00+00:00"},
+         "balance_after": 700, "ts": "2026-11-24T16:30:00+00:00", "campaign_id": "c-1"},
     ]  # fmt: skip
     budget = rows(budgets)["a-1"]
     assert (budget["balance"], budget["funded"], budget["spent"]) == (700, 1000, 300)
@@ -86,7 +86,12 @@ async def test_click_without_funds_sends_exhausted_status(worker, sent) -> None:
     put(worker, topics.ad_clicks, click(300, click_id="k-2"))
     await worker.run()
     accounted({CLICKS: 2})
-    assert sent.topics() == {STATUS}
+    assert sent.topics() == {STATUS, LEDGER}
+    # Each refusal is on the ledger (amount 0): the lake's daily report counts them.
+    assert [(v["kind"], v["entry_id"], v["amount"], v["campaign_id"]) for v in values(sent[LEDGER])] == [
+        ("rejected", "k-1", 0, "c-1"),
+        ("rejected", "k-2", 0, "c-1"),
+    ]
     assert sent[STATUS][0]["key"] == b"a-1"
     assert values(sent[STATUS]) == [  # one transition, not one per rejected click
         {"advertiser_id": "a-1", "status": "exhausted", "balance": 0, "cause_id": "k-1",
@@ -113,7 +118,8 @@ async def test_top_up_covering_the_rejected_cpc_reactivates(worker, sent) -> Non
         ("exhausted", 0, "k-1"),
         ("active", 300, "t-2"),
     ]
-    assert [v["balance_after"] for v in values(sent[LEDGER])] == [299, 300]
+    assert [(v["kind"], v["balance_after"]) for v in values(sent[LEDGER])] == [
+        ("rejected", 0), ("top_up", 299), ("top_up", 300)]  # fmt: skip
     assert rows(budgets)["a-1"]["status"] == "active"
 
 
@@ -179,7 +185,7 @@ async def test_outputs_ride_on_the_source_partition(worker, sent) -> None:  # ty
     assert [p for p, producer in enumerate(worker.producers.values()) if producer.open] == [3]
     await worker.commit()
     accounted({FUNDING: 1, CLICKS: 2})
-    assert [s["partition"] for s in sent[LEDGER]] == [3, 3]
+    assert [s["partition"] for s in sent[LEDGER]] == [3, 3, 3]  # top-up, charge, rejection
     assert [s["partition"] for s in sent[STATUS]] == [3]
     assert set(rows(accounting)) == {f"{FUNDING}/3", f"{CLICKS}/3"}
     assert rows(budgets)["a-7"]["balance"] == 100

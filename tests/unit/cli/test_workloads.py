@@ -174,12 +174,13 @@ def test_clicks_balances_are_funded_minus_spent_and_never_negative() -> None:
         assert all(type(budget[k]) is int for k in ("balance", "funded", "spent")), adv
 
 
-def test_clicks_ledger_entries_are_charged_clicks_plus_applied_fundings() -> None:
-    _, _, oracle = clicks_run()
+def test_clicks_ledger_entries_are_applied_clicks_plus_applied_fundings() -> None:
+    _, _, oracle = clicks_run(count=1500)  # enough clicks to reject some
     charged = sum(b["charged"] for b in oracle["advertisers"].values())
+    rejected = sum(b["rejected"] for b in oracle["advertisers"].values())
     fundings = oracle["topics"]["ad-budget"]["processed"]
-    assert charged > 0 and fundings > 0
-    assert oracle["ledger_entries"] == charged + fundings
+    assert charged > 0 and rejected > 0 and fundings > 0
+    assert oracle["ledger_entries"] == charged + rejected + fundings
 
 
 def test_clicks_every_processed_click_is_charged_or_rejected() -> None:
@@ -236,7 +237,7 @@ def replay_clicks(records: list[tuple[str, bytes, bytes]]) -> dict:
         seen.add(seen_key)
         acct["processed"] += 1
         outcome = (apply_click if is_click else apply_funding)(budget, event)
-        ledger += outcome.entry is not None
+        ledger += outcome.entry is not None or outcome.rejection is not None
         if is_click:
             day = daily[event.advertiser_id].setdefault(kst_day(event.ts).isoformat(), {})
             add_daily(day, event, charged=outcome.entry is not None)

@@ -53,8 +53,8 @@ def funded(balance: int) -> Budget:
 def test_click_costing_exactly_the_balance_is_charged_and_leaves_zero() -> None:
     budget = funded(500)
     outcome = apply_click(budget, click(500))
-    assert outcome.entry == LedgerEntry("a-1", "k-1", "click", -500, 0, TS)
-    assert outcome.change is None
+    assert outcome.entry == LedgerEntry("a-1", "k-1", "click", -500, 0, TS, "c-1")
+    assert outcome.change is None and outcome.rejection is None
     assert (budget.balance, budget.spent, budget.charged, budget.rejected) == (0, 500, 1, 0)
     assert budget.status == ACTIVE
     assert type(budget.balance) is int and type(budget.spent) is int
@@ -64,6 +64,8 @@ def test_click_one_won_over_the_balance_is_rejected_and_balance_does_not_move() 
     budget = funded(499)
     outcome = apply_click(budget, click(500))
     assert outcome.entry is None
+    # Not a charge, but on the ledger: the lake's daily report counts it.
+    assert outcome.rejection == LedgerEntry("a-1", "k-1", "rejected", 0, 499, TS, "c-1")
     assert budget.balance == 499
     assert budget.spent == 0
     assert budget.charged == 0
@@ -338,6 +340,7 @@ def test_ledger_entry_serialises_with_orjson() -> None:
         "amount": 700,
         "balance_after": 700,
         "ts": TS,
+        "campaign_id": None,
     }
 
 
