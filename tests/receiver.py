@@ -31,6 +31,7 @@ class Call:
     idempotency_key: str
     arrived: float  # time.time()
     status: int = 0  # 0 while the call is being answered
+    answered: float = 0.0
 
 
 class Receiver:
@@ -40,10 +41,12 @@ class Receiver:
         failure_rate: float = 0.0,
         reject: Callable[[dict[str, Any]], bool] = lambda body: False,
         seed: int = 0,
+        latency_for: Callable[[dict[str, Any]], float | None] = lambda body: None,
         port: int = 0,
         reuse_port: bool = False,
     ) -> None:
         self.latency, self.failure_rate, self.reject = latency, failure_rate, reject
+        self.latency_for = latency_for  # a latency of its own for some calls (None: the usual)
         self.rng = random.Random(seed)
         self.calls: list[Call] = []
         self.port = port or _free_port()
@@ -75,14 +78,18 @@ class Receiver:
         )  # fmt: skip
         self.calls.append(call)
         lo, hi = self.latency
-        if hi > 0:
-            await asyncio.sleep(self.rng.uniform(lo, hi))
+        delay = self.latency_for(body)
+        if delay is None and hi > 0:
+            delay = self.rng.uniform(lo, hi)
+        if delay:
+            await asyncio.sleep(delay)
         if self.reject(body):
             call.status = 422
         elif self.failure_rate and self.rng.random() < self.failure_rate:
             call.status = 503
         else:
             call.status = 200
+        call.answered = time.time()
         return web.json_response({"status": call.status}, status=call.status)
 
     def delivered(self) -> list[Call]:
