@@ -35,7 +35,8 @@ def env(s: Settings) -> dict[str, str]:
     """The same settings for a ``python -m notify`` subprocess."""
     keys = ("kafka_bootstrap_servers", "app_id", "notify_url", "notify_topics", "topic_notify_dlq",
             "topic_partitions", "notify_backoff_initial", "notify_backoff_max", "notify_commit_interval",
-            "notify_timeout", "notify_max_in_flight", "notify_mode", "notify_max_attempts")  # fmt: skip
+            "notify_timeout", "notify_max_in_flight", "notify_mode", "notify_max_attempts",
+            "session_timeout")  # fmt: skip
     return {k.upper(): str(getattr(s, k)) for k in keys}
 
 
