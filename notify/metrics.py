@@ -17,7 +17,7 @@ class NotifyMetrics:
             registry=r,
         )
         self.paused = Gauge(
-            "commerce_notify_paused", "1 while fetching is paused (in-flight limit)", registry=r
+            "commerce_notify_paused_partitions", "Partitions paused at the in-flight limit", registry=r
         )
         self.latency = Histogram(
             "commerce_notify_delivery_seconds", "First call to delivery, retries included",

@@ -63,6 +63,7 @@ class Notifier:
         self.scheduler: Scheduler[Job] = Scheduler()
         self.parts: dict[TopicPartition, PartitionOffsets] = {}
         self.outstanding = 0  # records fetched and not done (running or waiting behind their lane)
+        self.per_partition: dict[TopicPartition, int] = {}
         self._room = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._committed: dict[TopicPartition, tuple[int, str]] = {}
@@ -111,16 +112,18 @@ class Notifier:
         next_commit = time.monotonic() + interval
         while not self._stop.is_set() and self._failure is None:
             room = limit - self.outstanding
+            # Each partition gets its share of the limit, so a partition whose records filled
+            # it cannot keep the others waiting (in partition mode it would drain at one call at a time).
+            share = max(1, limit // max(1, len(self.consumer.assignment())))
+            self._pause(room <= 0, share)
             if room <= 0:
-                self._pause(True)
                 self._room.clear()
                 try:
                     await asyncio.wait_for(self._room.wait(), max(0.0, next_commit - time.monotonic()))
                 except TimeoutError:
                     pass
             else:
-                self._pause(False)
-                batch = await self.consumer.getmany(timeout_ms=50, max_records=room)
+                batch = await self.consumer.getmany(timeout_ms=50, max_records=min(room, share))
                 for tp, records in batch.items():
                     for record in records:
                         self._take(tp, record)
@@ -128,13 +131,15 @@ class Notifier:
                 await self._commit()
                 next_commit = time.monotonic() + interval
 
-    def _pause(self, on: bool) -> None:
+    def _pause(self, full: bool, share: int) -> None:
         assigned = self.consumer.assignment()
-        if on:
-            self.consumer.pause(*assigned)
-        elif self.consumer.paused():
-            self.consumer.resume(*assigned)
-        self.metrics.paused.set(1 if on else 0)
+        held = set(assigned) if full else {tp for tp in assigned if self.per_partition.get(tp, 0) >= share}
+        paused = self.consumer.paused()
+        if held - paused:
+            self.consumer.pause(*(held - paused))
+        if paused - held:
+            self.consumer.resume(*(paused - held))
+        self.metrics.paused.set(len(held))
 
     def _take(self, tp: TopicPartition, record: Any) -> None:
         state = self.parts.get(tp)
@@ -145,6 +150,7 @@ class Notifier:
             self.metrics.records.labels(tp.topic, "skipped").inc()
             return
         self.outstanding += 1
+        self.per_partition[tp] = self.per_partition.get(tp, 0) + 1
         job = Job(tp, record, state)
         key = lane(self.mode, tp.topic, tp.partition, record.key, record.offset)
         if self.scheduler.submit(key, job):
@@ -158,6 +164,7 @@ class Notifier:
             await self.worker.process(job)
             job.state.complete(job.record.offset)
             self.outstanding -= 1
+            self.per_partition[job.tp] -= 1
             self._room.set()
             job = self.scheduler.finish(key)
             self.metrics.waiting.set(self.scheduler.waiting)
@@ -217,7 +224,9 @@ class Notifier:
         for tp in revoked:
             self.parts.pop(tp, None)
             self._committed.pop(tp, None)
-            self.outstanding -= self.scheduler.drop((tp.topic, tp.partition))
+            dropped = self.scheduler.drop((tp.topic, tp.partition))
+            self.outstanding -= dropped
+            self.per_partition[tp] = self.per_partition.get(tp, 0) - dropped
         self._room.set()
 
 

@@ -113,3 +113,21 @@ async def test_a_receiver_down_for_a_while_loses_nothing(kafka_bootstrap: str) -
         f"{topic}:u{k}-{n}" for n in range(3) for k in range(10)
     )
     assert await kit.read_all(kafka_bootstrap, s.topic_notify_dlq, 1, timeout=2) == []
+
+
+async def test_no_partition_waits_behind_another_ones_records(kafka_bootstrap: str) -> None:
+    topic, app_id = kit.names()
+    await kit.create_topic(kafka_bootstrap, topic)
+    await kit.produce(kafka_bootstrap, topic, [kit.event(f"u{k % 30}", k) for k in range(600)])
+    receiver = await Receiver(latency=(0.05, 0.05)).up()
+    # Partition mode, a limit below one partition's records: the first fetch must not take it all.
+    s = kit.settings(
+        kafka_bootstrap, topic, app_id, receiver.url, notify_mode="partition", notify_max_in_flight=60
+    )
+    try:
+        async with running(s):
+            await kit.wait_for(
+                lambda: len({c.partition for c in receiver.delivered()}) == 3, 10, "a call on every partition"
+            )
+    finally:
+        await receiver.down()
