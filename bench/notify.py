@@ -136,7 +136,7 @@ async def run_mode(
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "APP_ID": group_app, "NOTIFY_URL": receivers.url,
         "NOTIFY_TOPICS": topic, "NOTIFY_MODE": mode, "NOTIFY_MAX_IN_FLIGHT": str(args.max_in_flight),
-        "TOPIC_PARTITIONS": str(args.partitions), "SESSION_TIMEOUT": "6",
+        "TOPIC_PARTITIONS": str(args.partitions), "SESSION_TIMEOUT": "20",
     }  # fmt: skip
     log = out / f"{group_app}.log"
     proc = notifier(env, log)

@@ -128,7 +128,10 @@ class Notifier:
                     for record in records:
                         self._take(tp, record)
             if time.monotonic() >= next_commit:
-                await self._commit()
+                try:
+                    await self._commit()
+                except KafkaError as exc:  # a rebalance under way: the next round commits again
+                    log.warning("commit failed (%s); retried after the rebalance", exc)
                 next_commit = time.monotonic() + interval
 
     def _pause(self, full: bool, share: int) -> None:
