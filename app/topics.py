@@ -33,6 +33,8 @@ class Topics:
     # One agent reads both budget inputs, so a partition's top-ups and clicks are
     # applied in the order they arrive, against one budget.
     budget_inputs: Any
+    # Notifications given up (4xx, too many attempts, malformed): notify/, its own group
+    notify_dlq: Any
 
     @property
     def SOURCES(self) -> tuple[Any, ...]:
@@ -53,6 +55,7 @@ class Topics:
             self.ad_clicks_dlq,
             self.ad_ledger,
             self.ad_budget_status,
+            self.notify_dlq,
         )
 
     @property
@@ -89,4 +92,5 @@ def declare_topics(app: Any, settings: Settings) -> Topics:
         ad_ledger=topic(s.topic_ad_ledger),
         ad_budget_status=topic(s.topic_ad_budget_status),
         budget_inputs=app.topic(s.topic_ad_budget, s.topic_ad_clicks, **raw),
+        notify_dlq=topic(s.topic_notify_dlq),
     )

@@ -211,6 +211,32 @@ class Settings(BaseSettings):
     # The sink's Prometheus metrics on http://127.0.0.1:<port>/metrics (0: off).
     lake_metrics_port: int = Field(0, ge=0, le=65535)
 
+    # Notifications (notify/, `faust -A app notify`, docs/notifications.md): the order events and
+    # budget status changes POSTed to NOTIFY_URL by a group of their own, APP_ID-notify.
+    notify_url: str = Field("http://127.0.0.1:8080/notifications", pattern=r"^https?://")
+    # key: in offset order per key, keys in parallel; partition: in order per partition;
+    # unordered: any order. Calls in flight (and records fetched, not done) at most, then
+    # fetching pauses.
+    notify_mode: str = Field("key", pattern=r"^(key|partition|unordered)$")
+    notify_max_in_flight: int = Field(1000, ge=1, le=100_000)
+    # Calls answered 5xx/408/429 or timed out, per record, before it is dead-lettered (an
+    # unreachable receiver is retried without limit); backoff is exponential with full jitter.
+    notify_max_attempts: int = Field(10, ge=1, le=1000)
+    notify_timeout: float = Field(10.0, gt=0, le=300)
+    notify_backoff_initial: float = Field(0.5, gt=0, le=60)
+    notify_backoff_max: float = Field(30.0, gt=0, le=3600)
+    # Seconds between offset commits: after a crash, calls completed since the last commit
+    # are repeated (with the same Idempotency-Key), besides those in flight.
+    notify_commit_interval: float = Field(0.5, gt=0, le=60)
+    # The broker's offset.metadata.max.bytes (4096 by default): completed offsets above the
+    # committed one ride in the commit's metadata when they fit.
+    notify_metadata_max_bytes: int = Field(4096, ge=0, le=1024 * 1024)
+    # Topics notified, comma-separated; empty: TOPIC_ORDER_EVENTS and TOPIC_AD_BUDGET_STATUS.
+    notify_topics: str = ""
+    topic_notify_dlq: str = "notifications.dlq"
+    # Prometheus metrics of the notify process on this port (0: none).
+    notify_metrics_port: int = Field(0, ge=0, le=65535)
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _host_ports(cls, value: str) -> str:

@@ -1,0 +1,106 @@
+"""One notification's HTTP call, retried per record with exponential backoff and full jitter.
+
+A 2xx is delivered. A 5xx, 408, 429 or a timeout is retried and counts as an attempt; past
+``max_attempts`` it is given up (dead-lettered). A receiver that cannot be reached at all
+(connection refused, DNS) is retried without limit: it is down, it has not refused this
+event, and giving up would dead-letter everything during an outage. Any other 4xx is a refusal
+of this event: dead-lettered at once. Retries run on tenacity (``AsyncRetrying``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
+
+RETRYABLE_STATUS = frozenset({408, 429})
+
+
+class Retryable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivered: bool
+    attempts: int  # calls made, unreachable ones included
+    reason: str = ""  # why it was given up: "http_404", "attempts_exhausted: http_503"...
+    status: int | None = None
+
+
+def classify(status: int) -> str:
+    """'ok', 'retry' or 'reject' for an HTTP status."""
+    if 200 <= status < 300:
+        return "ok"
+    if status >= 500 or status in RETRYABLE_STATUS:
+        return "retry"
+    return "reject"
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_attempts: int
+    timeout: float
+    backoff_initial: float
+    backoff_max: float
+
+
+async def deliver(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    policy: Policy,
+    on_retry: Callable[[str], None] = lambda reason: None,
+) -> Outcome:
+    counted = 0
+    calls = 0
+    last_status: int | None = None
+
+    def stop(state: RetryCallState) -> bool:
+        return counted >= policy.max_attempts
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        on_retry(exc.reason if isinstance(exc, Retryable) else "error")
+
+    timeout = aiohttp.ClientTimeout(total=policy.timeout)
+    retrying = AsyncRetrying(
+        stop=stop,
+        wait=wait_random_exponential(multiplier=policy.backoff_initial, max=policy.backoff_max),
+        retry=retry_if_exception_type(Retryable),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    try:
+        async for attempt in retrying:
+            with attempt:
+                calls += 1
+                try:
+                    async with session.post(url, data=body, headers=headers, timeout=timeout) as resp:
+                        last_status = resp.status
+                        await resp.read()
+                except TimeoutError:
+                    counted += 1
+                    raise Retryable("timeout") from None
+                except aiohttp.ClientConnectorError:
+                    raise Retryable("unreachable") from None  # not counted
+                except aiohttp.ClientError:
+                    # Dropped mid-call (reset, disconnected): the receiver was reached and may
+                    # keep failing on this very request, so it counts.
+                    counted += 1
+                    raise Retryable("disconnected") from None
+                verdict = classify(resp.status)
+                if verdict == "retry":
+                    counted += 1
+                    raise Retryable(f"http_{resp.status}")
+                if verdict == "reject":
+                    return Outcome(False, calls, f"http_{resp.status}", resp.status)
+                return Outcome(True, calls, status=resp.status)
+    except Retryable as exc:
+        return Outcome(False, calls, f"attempts_exhausted: {exc.reason}", last_status)
+    raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
