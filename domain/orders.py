@@ -42,27 +42,63 @@ def parse_order(key: bytes | None, value: bytes | None) -> Order:
 
 
 class CategoryDelta(BaseModel):
-    """What one order adds to one category; the repartition topic's value."""
+    """What orders add to one category in one event-time hour; the repartition topic's
+    value. One order's (``order_id`` set, ``orders`` 1), or the sum of one input batch's
+    orders of that category and hour (``combine``: ``order_id`` None)."""
 
     model_config = ConfigDict(frozen=True)
-    order_id: str
+    order_id: str | None = None
     category: str
     amount: int
     items: int
-    created_at: int  # epoch seconds of the order's event time
+    orders: int = 1  # orders summed; each counts once per category
+    created_at: int  # epoch seconds: the latest event time of the orders summed (one hour)
 
 
-def category_deltas(order: Order) -> list[CategoryDelta]:
-    """One delta per category present in the order; the order counts once per category."""
+def _category_sums(order: Order) -> dict[str, list[int]]:
     amounts: dict[str, list[int]] = {}
     for item in order.items:
         acc = amounts.setdefault(item.category, [0, 0])
         acc[0] += item.quantity * item.unit_price
         acc[1] += item.quantity
+    return amounts
+
+
+def category_deltas(order: Order) -> list[CategoryDelta]:
+    """One delta per category present in the order; the order counts once per category."""
     ts = int(order.created_at.timestamp())
     return [
         CategoryDelta(order_id=order.order_id, category=c, amount=a, items=i, created_at=ts)
-        for c, (a, i) in amounts.items()
+        for c, (a, i) in _category_sums(order).items()
+    ]
+
+
+Sums = dict[tuple[str, int], list[int]]  # (category, hour) -> [amount, items, orders, latest]
+
+
+def combine(sums: Sums, order: Order) -> None:
+    """Add ``order``'s ``category_deltas`` to a batch's ``sums`` by category and
+    event-time hour: what the deltas of ``combined`` then add to the totals and to
+    each hour is what the orders' own deltas add (tests/unit/domain checks)."""
+    ts = int(order.created_at.timestamp())
+    hour = hour_start(ts)
+    for category, (amount, items) in _category_sums(order).items():
+        acc = sums.get((category, hour))
+        if acc is None:
+            sums[category, hour] = [amount, items, 1, ts]
+        else:
+            acc[0] += amount
+            acc[1] += items
+            acc[2] += 1
+            if ts > acc[3]:
+                acc[3] = ts
+
+
+def combined(sums: Sums) -> list[CategoryDelta]:
+    """One delta per (category, hour) of ``sums``, in the order first seen."""
+    return [
+        CategoryDelta(category=c, amount=a, items=i, orders=n, created_at=ts)
+        for (c, _), (a, i, n, ts) in sums.items()
     ]
 
 
@@ -81,7 +117,7 @@ def add_deltas(totals: dict[str, Any] | None, deltas: list[CategoryDelta], now: 
     for d in deltas:
         out["total_amount"] += d.amount
         out["items_sold"] += d.items
-        out["order_count"] += 1
+        out["order_count"] += d.orders
     out["updated_at"] = now.astimezone(UTC).isoformat()
     return out
 
