@@ -16,17 +16,8 @@ import orjson
 
 from domain.dedup import advance, is_duplicate
 from domain.errors import InvalidRecord
-from domain.orders import (
-    HOUR,
-    CategoryDelta,
-    Order,
-    Sums,
-    add_deltas,
-    combine,
-    combined,
-    hour_start,
-    parse_order,
-)
+from domain.order_sums import OrderSums, Sums, combine, combined, order_sums
+from domain.orders import HOUR, CategoryDelta, add_deltas, hour_start
 from streaming import Tally, output_headers
 from streaming import retention as stream_time
 from streaming.partition_batch import PartitionBatch, batch_agent
@@ -47,11 +38,11 @@ def register(app: Any) -> None:
         """Validate, deduplicate and repartition one partition's orders."""
         tally = Tally()
         before = now = stream_time.load(batch, stream_times, orders)
-        valid: list[tuple[Order, int]] = []
+        valid: list[tuple[OrderSums, int]] = []
         for record in batch.records:
             now = advance(now, record.timestamp)  # every record counts, valid or not
             try:
-                valid.append((parse_order(record.key, record.value), now // 1000))
+                valid.append((order_sums(record.key, record.value), now // 1000))
             except InvalidRecord as error:
                 batch.dead_letter(topics.orders_dlq, record, error)
                 tally.dead_lettered += 1

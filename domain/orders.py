@@ -55,7 +55,7 @@ class CategoryDelta(BaseModel):
     created_at: int  # epoch seconds: the latest event time of the orders summed (one hour)
 
 
-def _category_sums(order: Order) -> dict[str, list[int]]:
+def category_sums(order: Order) -> dict[str, list[int]]:
     amounts: dict[str, list[int]] = {}
     for item in order.items:
         acc = amounts.setdefault(item.category, [0, 0])
@@ -69,36 +69,7 @@ def category_deltas(order: Order) -> list[CategoryDelta]:
     ts = int(order.created_at.timestamp())
     return [
         CategoryDelta(order_id=order.order_id, category=c, amount=a, items=i, created_at=ts)
-        for c, (a, i) in _category_sums(order).items()
-    ]
-
-
-Sums = dict[tuple[str, int], list[int]]  # (category, hour) -> [amount, items, orders, latest]
-
-
-def combine(sums: Sums, order: Order) -> None:
-    """Add ``order``'s ``category_deltas`` to a batch's ``sums`` by category and
-    event-time hour: what the deltas of ``combined`` then add to the totals and to
-    each hour is what the orders' own deltas add (tests/unit/domain checks)."""
-    ts = int(order.created_at.timestamp())
-    hour = hour_start(ts)
-    for category, (amount, items) in _category_sums(order).items():
-        acc = sums.get((category, hour))
-        if acc is None:
-            sums[category, hour] = [amount, items, 1, ts]
-        else:
-            acc[0] += amount
-            acc[1] += items
-            acc[2] += 1
-            if ts > acc[3]:
-                acc[3] = ts
-
-
-def combined(sums: Sums) -> list[CategoryDelta]:
-    """One delta per (category, hour) of ``sums``, in the order first seen."""
-    return [
-        CategoryDelta(category=c, amount=a, items=i, orders=n, created_at=ts)
-        for (c, _), (a, i, n, ts) in sums.items()
+        for c, (a, i) in category_sums(order).items()
     ]
 
 
