@@ -1,7 +1,7 @@
 """Orders -> category totals, in two stages around a repartition (groupBy category).
 
-Stage 1 (keyed by user): validate, drop duplicate order_ids, fan each order out
-to one delta per category. Stage 2 (keyed by category): fold the deltas into the
+Stage 1 (keyed by user): validate, drop duplicate order_ids, sum the batch's
+orders into one delta per category and event-time hour. Stage 2 (keyed by category): fold the deltas into the
 all-time and hourly totals and publish the new totals. Each stage is a batch
 handler over one partition's records (streaming.partition_batch).
 """
@@ -16,7 +16,8 @@ import orjson
 
 from domain.dedup import advance, is_duplicate
 from domain.errors import InvalidRecord
-from domain.orders import HOUR, CategoryDelta, add_deltas, category_deltas, hour_start, parse_order
+from domain.order_sums import OrderSums, Sums, combine, combined, order_sums
+from domain.orders import HOUR, CategoryDelta, add_deltas, hour_start
 from streaming import Tally, output_headers
 from streaming import retention as stream_time
 from streaming.partition_batch import PartitionBatch, batch_agent
@@ -36,24 +37,33 @@ def register(app: Any) -> None:
     def validate_orders(batch: PartitionBatch) -> None:
         """Validate, deduplicate and repartition one partition's orders."""
         tally = Tally()
-        repartition = topics.orders_by_category
         before = now = stream_time.load(batch, stream_times, orders)
+        valid: list[tuple[OrderSums, int]] = []
         for record in batch.records:
             now = advance(now, record.timestamp)  # every record counts, valid or not
             try:
-                order = parse_order(record.key, record.value)
+                valid.append((order_sums(record.key, record.value), now // 1000))
             except InvalidRecord as error:
                 batch.dead_letter(topics.orders_dlq, record, error)
                 tally.dead_lettered += 1
-                continue
-            seen_at = now // 1000
-            if is_duplicate(batch.get(seen_orders, order.order_id), seen_at, dedup_window):
+        # One store read for the batch's order ids; a repeat within the batch sees the first.
+        seen = batch.get_many(seen_orders, list(dict.fromkeys(order.order_id for order, _ in valid)))
+        applied: dict[str, int] = {}
+        sums: Sums = {}
+        for order, seen_at in valid:
+            if is_duplicate(seen[order.order_id], seen_at, dedup_window):
                 tally.duplicates += 1
                 continue
-            batch.put(seen_orders, order.order_id, seen_at)
-            for delta in category_deltas(order):
-                batch.send_keyed(repartition, delta.category.encode(), delta.model_dump_json().encode(), [])
+            seen[order.order_id] = applied[order.order_id] = seen_at
+            combine(sums, order)
             tally.processed += 1
+        batch.put_many(seen_orders, applied)
+        # The batch's orders summed per category and hour: one repartition record for each,
+        # not one per order and category (what the totals get is the same; domain.orders).
+        for delta in combined(sums):
+            batch.send_keyed(
+                topics.orders_by_category, delta.category.encode(), delta.model_dump_json().encode(), []
+            )
         tally.save(batch, accounting, orders)
         stream_time.save(batch, stream_times, orders, before, now)
         stream_time.expire(batch, seen_orders, now, dedup_window)
@@ -70,8 +80,9 @@ def register(app: Any) -> None:
             by_category[delta.category].append(delta)
             event_time = advance(event_time, delta.created_at * 1000)
         cutoff = stream_time.cutoff(event_time, hourly_retention)
+        current = batch.get_many(category_totals, list(by_category))
         for category, deltas in by_category.items():
-            totals = add_deltas(batch.get(category_totals, category), deltas, now)
+            totals = add_deltas(current[category], deltas, now)
             batch.put(category_totals, category, totals)
             _add_hourly(batch, category_hourly, category, deltas, now, cutoff)
             batch.send_keyed(

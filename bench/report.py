@@ -1,7 +1,8 @@
 """Results as plain dicts (saved as results.json) and the printed summary.
 
 The summary's last line is the one to compare runs by:
-``bench: workload=clicks eos=on events=N faust_eps=X ceiling_eps=Y quix_eps=Q ratio_ceiling=.. ratio_quix=..``
+``bench: workload=clicks eos=on events=N faust_eps=X ceiling_eps=Y quix_eps=Q ratio_ceiling=.. ratio_quix=..
+... metrics_ratio=.. orders_eps=.. orders_ratio_ceiling=..``
 """
 
 from __future__ import annotations
@@ -93,12 +94,13 @@ def lines(res: dict) -> list[str]:
                 f"first fetch -> last commit; {_num(r['eps_from_start'])} ev/s from process start{check}; "
                 f"peak RSS {_num(r['peak_rss_mb'])} MiB"
             )
-    bare = res.get("clicks_metrics_off", {})
+    bare, again = res.get("clicks_metrics_off", {}), res.get("clicks_metrics_on_again", {})
     if bare and "error" not in bare:
         out.append(
             f"metrics: clicks drained {_num(c.get('eps', NAN))} events/s with METRICS on, "
-            f"{_num(bare['eps'])} with METRICS=false (verified={bare['verified']}), one after the other; "
-            f"ratio {_ratio(c.get('eps', NAN), bare['eps'])}"
+            f"{_num(bare['eps'])} with METRICS=false (verified={bare['verified']}), then "
+            f"{_num(again.get('eps', NAN))} with METRICS on again (verified={again.get('verified')}); "
+            f"ratio on/off {metrics_ratio(res)} (the mean of the two on, against off)"
         )
     o, co = res.get("orders", {}), res.get("ceiling_orders", {})
     if o and "error" not in o:
@@ -128,7 +130,8 @@ def lines(res: dict) -> list[str]:
             f"kept up: {lat['sustained']} "
             f"(inputs waiting at phase ends: {lat['backlog_at_end']})"
         )
-    for name in ("clicks", "clicks_metrics_off", "ceiling", "quix", "orders", "ceiling_orders", "latency"):
+    for name in ("clicks", "clicks_metrics_off", "clicks_metrics_on_again", "ceiling", "quix", "orders",
+                 "ceiling_orders", "latency"):  # fmt: skip
         if "error" in res.get(name, {}):
             out.append(f"{name}: FAILED: {res[name]['error']}")
     if "error" in res:
@@ -144,12 +147,22 @@ def lines(res: dict) -> list[str]:
         f"workload=clicks eos=on kafka={res.get('kafka_version', '?')} events={events} "
         f"faust_eps={_num(fe)} ceiling_eps={_num(ye)} "
         f"quix_eps={_num(qe)} ratio_ceiling={_ratio(fe, ye)} ratio_quix={_ratio(fe, qe)} "
-        f"faust_eps_metrics_off={_num(res.get('clicks_metrics_off', {}).get('eps', NAN))}"
+        f"faust_eps_metrics_off={_num(res.get('clicks_metrics_off', {}).get('eps', NAN))} "
+        f"metrics_ratio={metrics_ratio(res)} "
+        f"orders_eps={_num(o.get('eps', NAN))} "
+        f"orders_ratio_ceiling={_ratio(o.get('eps', NAN), co.get('eps', NAN))}"
     )
     return out
 
 
+def metrics_ratio(res: dict) -> str:
+    """Drains with metrics on (before and after) against the one with them off, between."""
+    on = [res.get(k, {}).get("eps", NAN) for k in ("clicks", "clicks_metrics_on_again")]
+    return _ratio(sum(on) / 2, res.get("clicks_metrics_off", {}).get("eps", NAN))
+
+
 def failed(res: dict) -> bool:
-    names = ("clicks", "clicks_metrics_off", "ceiling", "quix", "orders", "ceiling_orders", "latency")
+    names = ("clicks", "clicks_metrics_off", "clicks_metrics_on_again", "ceiling", "quix", "orders")
+    names += ("ceiling_orders", "latency")
     parts = [res.get(k, {}) for k in names]
     return "error" in res or any("error" in p or p.get("verified") is False or p.get("diffs") for p in parts)

@@ -2,8 +2,9 @@
 
 1. pre-load: top-ups (readable), clicks (gated, see bench.preload), orders;
 2. Faust, clicks: a fresh worker applies the top-ups, the gate opens, it drains, verified;
-   then the same clicks on topics of their own, drained by a worker with METRICS=false
-   (the cost of the metrics, side by side);
+   then the same clicks on topics of their own, drained by a worker with METRICS=false,
+   then once more with metrics on (the cost of the metrics: off against the mean of
+   the two drains around it, so a broker warming up or a load that drifts favours neither);
 3. ceiling and Quix Streams on the same clicks and top-ups (readable by then);
 4. Faust, orders: a fresh worker drains the orders, verified; the ceiling on them;
 5. latency: a fresh worker on topics of its own, under a steady click rate.
@@ -28,6 +29,7 @@ from config import load_settings
 
 FUND, CLICKS, ORDERS = "bench.ad-budget", "bench.ad-clicks", "bench.orders"
 BARE_FUND, BARE_CLICKS = "bare.ad-budget", "bare.ad-clicks"  # the drain with METRICS=false
+AGAIN_FUND, AGAIN_CLICKS = "again.ad-budget", "again.ad-clicks"  # metrics on, after it
 LAT_FUND, LAT_CLICKS = "latency.ad-budget", "latency.ad-clicks"
 OUTS = {
     "ceiling-clicks": "bench.ceiling-clicks",
@@ -53,7 +55,8 @@ async def run(cfg: BenchConfig, bootstrap: str, root: Path) -> dict:
     )
     await create_topics(
         bootstrap,
-        [FUND, CLICKS, ORDERS, LAT_FUND, LAT_CLICKS, BARE_FUND, BARE_CLICKS, *OUTS.values()],
+        [FUND, CLICKS, ORDERS, LAT_FUND, LAT_CLICKS, BARE_FUND, BARE_CLICKS, AGAIN_FUND, AGAIN_CLICKS]
+        + list(OUTS.values()),
         cfg.partitions,
     )
     gate = Gate(bootstrap)
@@ -65,6 +68,7 @@ async def run(cfg: BenchConfig, bootstrap: str, root: Path) -> dict:
     await _part(res, "clicks", _faust_clicks(cfg, bootstrap, root, gate, oracle))
     if cfg.runs("metrics"):
         await _part(res, "clicks_metrics_off", _bare_clicks(cfg, bootstrap, root))
+        await _part(res, "clicks_metrics_on_again", _bare_clicks(cfg, bootstrap, root, metrics=True))
     events = work.events
     if cfg.runs("ceiling"):
         say("ceiling: aiokafka consume -> transactional produce on the same topics ...")
@@ -139,14 +143,16 @@ def _throughput_settings(cfg: BenchConfig) -> dict[str, str]:
     return {"COMMIT_INTERVAL": "1.0", **cfg.worker_env()}
 
 
-async def _bare_clicks(cfg: BenchConfig, bootstrap: str, root: Path) -> dict:
-    """The clicks drain again, on topics of their own, by a worker with METRICS=false."""
-    work = BenchClicks(cfg.advertisers, cfg.clicks, cfg.seed, topics=(BARE_FUND, BARE_CLICKS))
+async def _bare_clicks(cfg: BenchConfig, bootstrap: str, root: Path, metrics: bool = False) -> dict:
+    """The clicks drain again, on topics of their own, by a worker with METRICS=false
+    (or, ``metrics``, on, after that drain)."""
+    topics = (AGAIN_FUND, AGAIN_CLICKS) if metrics else (BARE_FUND, BARE_CLICKS)
+    work = BenchClicks(cfg.advertisers, cfg.clicks, cfg.seed, topics=topics)
     gate = Gate(bootstrap)
-    await load(bootstrap, BARE_FUND, work.top_ups, len(work.top_ups))
-    await gate.load(BARE_CLICKS, work.clicks)
-    topics = (BARE_FUND, BARE_CLICKS)
-    return await _faust_clicks(cfg, bootstrap, root, gate, work.oracle(), topics, {"METRICS": "false"})
+    await load(bootstrap, topics[0], work.top_ups, len(work.top_ups))
+    await gate.load(topics[1], work.clicks)
+    env = {"METRICS": "true" if metrics else "false"}
+    return await _faust_clicks(cfg, bootstrap, root, gate, work.oracle(), topics, env)
 
 
 async def _faust_clicks(
@@ -160,7 +166,7 @@ async def _faust_clicks(
 ) -> dict:
     inputs = {"TOPIC_AD_BUDGET": topics[0], "TOPIC_AD_CLICKS": topics[1]}
     settings = {**_throughput_settings(cfg), **(env or {})}
-    name = f"faust-clicks-{root.name}" + ("-bare" if env else "")
+    name = f"faust-clicks-{root.name}" + ("" if env is None else "-" + topics[0].split(".")[0])
     worker = Worker(root, name, bootstrap, inputs, settings)
     extra = "".join(f", {k}={v}" for k, v in {**cfg.worker_env(), **(env or {})}.items())
     say(f"faust: fresh worker (exactly_once, RocksDB{extra}, APP_ID={worker.name}) draining the clicks ...")

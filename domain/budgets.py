@@ -90,7 +90,7 @@ def parse_click(key: bytes | None, value: bytes | None) -> Click:
 
 # A timestamp both pydantic and datetime.fromisoformat read the same way; any
 # other spelling takes pydantic's path.
-_RFC3339 = re.compile(
+RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?"
     r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
 )
@@ -147,7 +147,7 @@ _TIMESTAMPS_MAX = 4096
 
 def _plain_timestamp(ts: str) -> tuple[datetime, str, str] | None:
     """(the instant, its isoformat(), its KST day) if ``ts`` is plainly RFC 3339, else None."""
-    if not _RFC3339.fullmatch(ts):
+    if not RFC3339.fullmatch(ts):
         return None
     try:
         instant = datetime.fromisoformat(ts)

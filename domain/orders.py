@@ -42,27 +42,34 @@ def parse_order(key: bytes | None, value: bytes | None) -> Order:
 
 
 class CategoryDelta(BaseModel):
-    """What one order adds to one category; the repartition topic's value."""
+    """What orders add to one category in one event-time hour; the repartition topic's
+    value. One order's (``order_id`` set, ``orders`` 1), or the sum of one input batch's
+    orders of that category and hour (``combine``: ``order_id`` None)."""
 
     model_config = ConfigDict(frozen=True)
-    order_id: str
+    order_id: str | None = None
     category: str
     amount: int
     items: int
-    created_at: int  # epoch seconds of the order's event time
+    orders: int = 1  # orders summed; each counts once per category
+    created_at: int  # epoch seconds: the latest event time of the orders summed (one hour)
 
 
-def category_deltas(order: Order) -> list[CategoryDelta]:
-    """One delta per category present in the order; the order counts once per category."""
+def category_sums(order: Order) -> dict[str, list[int]]:
     amounts: dict[str, list[int]] = {}
     for item in order.items:
         acc = amounts.setdefault(item.category, [0, 0])
         acc[0] += item.quantity * item.unit_price
         acc[1] += item.quantity
+    return amounts
+
+
+def category_deltas(order: Order) -> list[CategoryDelta]:
+    """One delta per category present in the order; the order counts once per category."""
     ts = int(order.created_at.timestamp())
     return [
         CategoryDelta(order_id=order.order_id, category=c, amount=a, items=i, created_at=ts)
-        for c, (a, i) in amounts.items()
+        for c, (a, i) in category_sums(order).items()
     ]
 
 
@@ -81,7 +88,7 @@ def add_deltas(totals: dict[str, Any] | None, deltas: list[CategoryDelta], now: 
     for d in deltas:
         out["total_amount"] += d.amount
         out["items_sold"] += d.items
-        out["order_count"] += 1
+        out["order_count"] += d.orders
     out["updated_at"] = now.astimezone(UTC).isoformat()
     return out
 

@@ -282,10 +282,8 @@ async def _run_one(
     try:
         await loop.run_in_executor(_handler_thread, _handle, handler, batch)
         if metrics is not None:
-            name = handler.__name__
-            metrics.batch_seconds.labels(name).observe(time.perf_counter() - started)
-            metrics.batch_records.labels(name).observe(len(ordered))
-            oldest = min(r.timestamp for _, records in parts for r in records[:1]) / 1000
+            metrics.batch(handler.__name__, time.perf_counter() - started, len(ordered))
+            oldest = min(records[0].timestamp for _, records in parts) / 1000
             gate.uncommitted.append((oldest, batch.dead_letters))
         await batch.deliver()
     except BaseException as exc:

@@ -88,6 +88,10 @@ class Metrics:
             "commerce_http_request_seconds", "HTTP requests served by Faust's web server",
             ["route", "method", "status"], buckets=LATENCY_BUCKETS, registry=registry,
         )  # fmt: skip
+        # Label children resolved once (a .labels() call takes a lock and builds a key):
+        # the batch path observes through these, per batch.
+        self._per_handler: dict[str, tuple[Any, Any]] = {}
+        self._dead_by: dict[tuple[str, str], Any] = {}
         self.query_front: Any = None  # budget_kernel.QueryFront once web.front started it
         registry.register(_StateCollector(app, self))
         self.sensor = RebalanceSensor(self)  # app.sensors.add(...) by the factory
@@ -97,6 +101,17 @@ class Metrics:
         self.rebalance_seconds.inc(took)
         self.last_rebalance_seconds.set(took)
 
+    def batch(self, handler: str, took: float, records: int) -> None:
+        """One batch handled: its handler time and size."""
+        children = self._per_handler.get(handler)
+        if children is None:
+            children = self._per_handler[handler] = (
+                self.batch_seconds.labels(handler),
+                self.batch_records.labels(handler),
+            )
+        children[0].observe(took)
+        children[1].observe(records)
+
     def committed(self, took: float, batches: Iterable[tuple[float, dict[tuple[str, str], int]]]) -> None:
         """One round of transactions committed: ``batches`` are (oldest record's
         timestamp, dead letters by (topic, reason)) of the batches it holds."""
@@ -104,10 +119,14 @@ class Metrics:
         self.commit_seconds.observe(took)
         self.commits.inc()
         self.last_commit.set(now)
+        end_to_end, dead_by = self.end_to_end_seconds, self._dead_by
         for oldest, dead in batches:
-            self.end_to_end_seconds.observe(max(0.0, now - oldest))
-            for (topic, reason), count in dead.items():
-                self.dead_letters.labels(topic, reason).inc(count)
+            end_to_end.observe(max(0.0, now - oldest))
+            for labels, count in dead.items():
+                child = dead_by.get(labels)
+                if child is None:  # bounded: input topics x reasons
+                    child = dead_by[labels] = self.dead_letters.labels(*labels)
+                child.inc(count)
 
 
 class RebalanceSensor(Sensor):

@@ -139,6 +139,8 @@ class Hub:
         self._streams: dict[bytes | None, set[Stream]] = {}  # None: the streams of every key
         self._lock = threading.Lock()  # publish runs on another thread than the streams
         self._count = 0
+        # Offers waiting for their loop's hand-over (_hand_over), by loop.
+        self._pending: dict[asyncio.AbstractEventLoop, list[tuple[Stream, Change]]] = {}
         _hubs.add(self)
 
     def __len__(self) -> int:
@@ -185,8 +187,31 @@ class Hub:
                 for streams in (self._streams.get(key, ()), every)
                 for stream in streams
             ]
-        for stream, change in targets:
-            stream.loop.call_soon_threadsafe(stream.offer, change)
+        self._hand_over(targets)
+
+    def _hand_over(self, targets: list[tuple[Stream, Change]]) -> None:
+        # One wake-up per loop for a commit, not one per watched change (each
+        # call_soon_threadsafe writes the loop's self-pipe): the offers queue up per
+        # loop, and a hand-over is scheduled only if none is pending there already,
+        # so the partitions of one commit round share it. Commit order holds per
+        # stream: offers are appended, and taken, in order.
+        schedule = []
+        with self._lock:
+            for stream, change in targets:
+                pending = self._pending.get(stream.loop)
+                if pending is None:
+                    pending = self._pending[stream.loop] = []
+                    schedule.append(stream.loop)
+                pending.append((stream, change))
+        for loop in schedule:
+            loop.call_soon_threadsafe(self._offer_pending, loop)
+
+    def _offer_pending(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On ``loop``: offer every change queued for its streams since the last hand-over."""
+        with self._lock:
+            offers = self._pending.pop(loop, ())
+        for stream, change in offers:
+            stream.offer(change)
 
 
 class Ticks:

@@ -48,7 +48,7 @@ async def test_valid_order_sends_one_repartition_record_per_category(worker, sen
     assert sorted(s["key"] for s in sent[REPARTITION]) == [b"food", b"toys"]
     by_category = {d.category: d for d in deltas(sent[REPARTITION])}
     assert by_category["food"] == CategoryDelta(
-        order_id="o-1", category="food", amount=3300, items=5, created_at=CREATED_EPOCH
+        category="food", amount=3300, items=5, orders=1, created_at=CREATED_EPOCH
     )
     assert by_category["toys"].amount == 700
     assert rows(seen_orders) == {"o-1": int(T0)}
@@ -95,7 +95,9 @@ async def test_duplicate_order_id_is_counted_and_not_sent_again(worker, sent) ->
     worker.put(topics.orders, b"nope", key=b"u-1", timestamp=T0 + 62)
     await worker.run()
     accounted({ORDERS: 4})
-    assert [d.order_id for d in deltas(sent[REPARTITION])] == ["o-1", "o-1", "o-2", "o-2"]
+    assert [(d.category, d.orders) for d in deltas(sent[REPARTITION])] == [
+        ("food", 1), ("toys", 1), ("food", 1), ("toys", 1),
+    ]  # fmt: skip
     assert len(sent[DLQ]) == 1
     counts = rows(accounting)[f"{ORDERS}/0"]
     assert counts == {"consumed": 4, "processed": 2, "duplicates": 1, "dead_lettered": 1}
@@ -112,6 +114,20 @@ async def test_duplicate_within_one_batch_is_caught(worker, sent) -> None:  # ty
     assert rows(accounting)[f"{ORDERS}/0"]["duplicates"] == 2
 
 
+async def test_a_batch_sends_one_record_per_category_and_hour_summing_its_orders(worker, sent) -> None:  # type: ignore[no-untyped-def]
+    for i in range(5):
+        worker.put(topics.orders, order(f"o-{i}"), key=b"u-1", timestamp=T0)
+    worker.put(topics.orders, order("o-9").replace(b"10:15:00", b"11:15:00"), key=b"u-1", timestamp=T0)
+    await worker.run()
+    accounted({ORDERS: 6})
+    got = sorted((d.category, d.created_at, d.orders, d.amount, d.items) for d in deltas(sent[REPARTITION]))
+    assert got == [
+        ("food", CREATED_EPOCH, 5, 5 * 3300, 25), ("food", CREATED_EPOCH + 3600, 1, 3300, 5),
+        ("toys", CREATED_EPOCH, 5, 5 * 700, 5), ("toys", CREATED_EPOCH + 3600, 1, 700, 1),
+    ]  # fmt: skip
+    assert {s["key"] for s in sent[REPARTITION]} == {b"food", b"toys"}
+
+
 async def test_same_order_id_after_the_dedup_window_is_processed_again(worker, sent) -> None:  # type: ignore[no-untyped-def]
     week = app.settings.retention_seen_orders
     worker.put(topics.orders, order("o-1"), key=b"u-1", timestamp=T0)
@@ -119,7 +135,7 @@ async def test_same_order_id_after_the_dedup_window_is_processed_again(worker, s
     worker.put(topics.orders, order("o-1"), key=b"u-1", timestamp=T0 + week + 1)  # outside
     await worker.run()
     accounted({ORDERS: 3})
-    assert len(sent[REPARTITION]) == 4
+    assert [d.orders for d in deltas(sent[REPARTITION])] == [2, 2]  # food and toys, o-1 twice
     assert rows(accounting)[f"{ORDERS}/0"] == {
         "consumed": 3, "processed": 2, "duplicates": 1, "dead_lettered": 0,
     }  # fmt: skip

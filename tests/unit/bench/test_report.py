@@ -23,3 +23,25 @@ def test_the_figures_name_the_broker_they_ran_on() -> None:
     out = lines({"config": {"partitions": "6"}, "kafka_version": "4.4.0", "clicks": {"error": "x"}})
     assert "broker Kafka 4.4.0" in out[-2]
     assert out[-1].startswith("workload=clicks eos=on kafka=4.4.0 ")
+
+
+def test_the_last_line_tracks_the_orders_ratio_and_the_metrics_cost_around_the_bare_drain() -> None:
+    from bench.report import lines
+
+    res = {
+        "config": {"partitions": "6"},
+        "clicks": {"eps": 90_000.0},
+        "clicks_metrics_off": {"eps": 100_000.0, "verified": True},
+        "clicks_metrics_on_again": {"eps": 100_000.0, "verified": True},
+        "orders": {
+            "eps": 61_000.0,
+            "events": 200_000,
+            "seconds": 3.3,
+            "verified": True,
+            "steady_eps": 1.0,
+            "peak_rss_mb": 1.0,
+        },  # fmt: skip
+        "ceiling_orders": {"eps": 122_000.0},
+    }
+    last = lines(res)[-1]
+    assert last.endswith("metrics_ratio=0.950 orders_eps=61000 orders_ratio_ceiling=0.500"), last

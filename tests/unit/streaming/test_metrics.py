@@ -94,3 +94,24 @@ async def test_live_streams_and_their_buffered_values_are_gauges() -> None:
     assert gauges() == (streams + 1, buffered + 1)
     hub.close(stream)
     assert gauges() == (streams, buffered)
+
+
+def test_batches_and_dead_letters_resolve_their_labels_once_not_per_observation() -> None:
+    metrics = Metrics(app)
+    resolved: list[tuple] = []
+    for family in (metrics.batch_seconds, metrics.batch_records, metrics.dead_letters):
+        original = family.labels
+
+        def counted(*labels, _original=original):  # type: ignore[no-untyped-def]
+            resolved.append(labels)
+            return _original(*labels)
+
+        family.labels = counted  # type: ignore[method-assign]
+    for _ in range(50):
+        metrics.batch("budgets", 0.004, 500)
+        metrics.committed(0.01, [(0.0, {("ad-clicks", "not_json"): 1})])
+    assert len(resolved) == 3, resolved
+    text = generate_latest(metrics.registry).decode()
+    assert 'commerce_batch_records_count{handler="budgets"} 50.0' in text
+    assert 'commerce_batch_records_sum{handler="budgets"} 25000.0' in text
+    assert 'commerce_dead_letters_by_reason_total{reason="not_json",topic="ad-clicks"} 50.0' in text

@@ -127,3 +127,29 @@ async def test_frames_are_what_aiohttp_sse_writes_for_each_event() -> None:
     ours = _Written()
     await write_frames(ours, [frame(data, id=id_, event=event) for data, id_, event in events])
     assert ours.data == written.data
+
+
+async def test_a_commit_wakes_the_streams_loop_once_however_many_watched_keys_it_changed() -> None:
+    hub = Hub(max_streams=1000)
+    streams = [hub.open(f"k-{i}".encode(), buffer=4) for i in range(200)]
+    every = hub.open(None, buffer=1000)
+    loop = asyncio.get_running_loop()
+    wakes = []
+    original = loop.call_soon_threadsafe
+
+    def counted(callback, *args):  # type: ignore[no-untyped-def]
+        wakes.append(callback)
+        return original(callback, *args)
+
+    loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+    try:
+        for partition in range(3):  # one commit round over three partitions
+            hub.publish(partition, {f"k-{i}".encode(): b"%d" % partition for i in range(200)}, DELETED)
+    finally:
+        del loop.call_soon_threadsafe
+    assert len(wakes) == 1, f"{len(wakes)} wake-ups for one commit round"
+    await asyncio.sleep(0)
+    for stream in streams:
+        assert stream is not None
+        assert [c.value for c in await stream.next_changes(1.0) or []] == [b"0", b"1", b"2"]
+    assert every is not None and every.queue.qsize() == 600
