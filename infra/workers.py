@@ -7,19 +7,16 @@ without seeing each other's records, consumer groups or changelogs.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
+from infra.process import REPO, Service
 
 FAUST = str(Path(sys.executable).parent / "faust")
-REPO = Path(__file__).resolve().parents[1]
 TOPIC_VARS = (
     "TOPIC_ORDERS", "TOPIC_ORDERS_DLQ", "TOPIC_CATEGORY_TOTALS", "TOPIC_AD_BUDGET",
     "TOPIC_AD_BUDGET_DLQ", "TOPIC_AD_CLICKS", "TOPIC_AD_CLICKS_DLQ", "TOPIC_AD_LEDGER",
@@ -65,65 +62,23 @@ class Deployment:
         )  # fmt: skip
 
 
-class Worker:
+class Worker(Service):
+    name = "worker"
+
     def __init__(self, deployment: Deployment, index: int = 0, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dir = deployment.root / f"worker-{index}"
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.log = self.dir / "worker.log"
-        self.env = deployment.env(WEB_PORT=str(self.port), STORE_DIR=str(self.dir / "state"), **env)
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Worker:
-        self.proc = subprocess.Popen(
+        super().__init__(
             [FAUST, "-A", "app", "worker", "-l", "info"],
-            cwd=REPO, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        return self
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    async def _wait_200(self, path: str, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                if not self.alive():
-                    raise AssertionError(f"worker exited:\n{self.log_tail()}")
-                try:
-                    async with http.get(f"{self.url}{path}") as resp:
-                        if resp.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await _sleep(0.3)
-        raise AssertionError(f"worker not {what} after {timeout}s:\n{self.log_tail()}")
+            deployment.env(WEB_PORT=str(self.port), STORE_DIR=str(self.dir / "state"), **env),
+            self.dir / "worker.log",
+        )
 
     async def wait_http(self, timeout: float = 90) -> None:
-        await self._wait_200("/healthz", timeout, "serving HTTP")
+        await self.wait_200(f"{self.url}/healthz", timeout, "serving HTTP")
 
     async def wait_ready(self, timeout: float = 180) -> None:
         """Until GET /readyz says 200: partitions assigned and tables recovered."""
-        await self._wait_200("/readyz", timeout, "ready")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
-        if not self.alive():
-            return
-        assert self.proc is not None
-        os.killpg(self.proc.pid, sig)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-
-async def _sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
+        await self.wait_200(f"{self.url}/readyz", timeout, "ready")
