@@ -7,10 +7,9 @@ Resolved once into .cache/connect/libs.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
-from infra.kafka.jars import REPO_ROOT, FetchError
+from infra.kafka.jars import REPO_ROOT, FetchError, copy_dependencies
 
 POM = Path(__file__).resolve().with_name("pom.xml")
 LIBS_DIR = REPO_ROOT / ".cache" / "connect" / "libs"
@@ -26,26 +25,10 @@ def fetch(libs_dir: Path = LIBS_DIR) -> Path:
     """Resolve the jars with Maven; a no-op while the pom is unchanged since the last fetch."""
     if libs_ready(libs_dir):
         return libs_dir
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise FetchError("mvn not found on PATH; install Maven (e.g. apt-get install maven)")
     if libs_dir.exists():
         shutil.rmtree(libs_dir)  # a changed pom: no stale version left on the classpath
     libs_dir.mkdir(parents=True)
-    cmd = [
-        mvn,
-        "-q",
-        "-B",
-        "-f",
-        str(POM),
-        "dependency:copy-dependencies",
-        f"-DoutputDirectory={libs_dir}",
-        "-DincludeScope=runtime",
-    ]
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
-        raise FetchError(f"mvn failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+    copy_dependencies(POM, libs_dir)
     if not any(libs_dir.glob("debezium-connector-postgres-*.jar")):
         raise FetchError(f"mvn succeeded but the Debezium connector is not in {libs_dir}")
     (libs_dir / _MARKER).write_text(POM.read_text())

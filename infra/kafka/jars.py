@@ -109,29 +109,26 @@ def fetch(
     libs_dir = libs_dir or libs_dir_for(version)
     if not force and libs_ready(libs_dir, pom, version=version):
         return libs_dir
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise FetchError("mvn not found on PATH; install Maven (e.g. apt-get install maven)")
     libs_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        mvn,
-        "-q",
-        "-B",
-        "-f",
-        str(pom),
-        f"-P{_PROFILE_PREFIX}{version}",
-        "dependency:copy-dependencies",
-        f"-DoutputDirectory={libs_dir}",
-        "-DincludeScope=runtime",
-    ]
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
-        raise FetchError(f"mvn failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+    cmd = copy_dependencies(pom, libs_dir, f"-P{_PROFILE_PREFIX}{version}")
     if not (libs_dir / f"kafka_2.13-{version}.jar").is_file():
         raise FetchError(f"mvn succeeded but kafka_2.13-{version}.jar is not in {libs_dir}")
     _marker(libs_dir, version).write_text(" ".join(cmd) + "\n")
     return libs_dir
+
+
+def copy_dependencies(pom: Path, libs_dir: Path, *options: str) -> list[str]:
+    """Maven copies ``pom``'s runtime dependencies into ``libs_dir``; returns the command run."""
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise FetchError("mvn not found on PATH; install Maven (e.g. apt-get install maven)")
+    cmd = [mvn, "-q", "-B", "-f", str(pom), *options, "dependency:copy-dependencies",
+           f"-DoutputDirectory={libs_dir}", "-DincludeScope=runtime"]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+        raise FetchError(f"mvn failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+    return cmd
 
 
 def tools_log4j(version: str, cache_dir: Path = CACHE_DIR) -> Path:
