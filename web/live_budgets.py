@@ -22,7 +22,7 @@ from faust.web import Request, Response, View
 from domain.budgets import Budget, public_view
 from web.blueprint import views
 from web.live import RETRY_MS, owner_of, serve_owned
-from web.live_hub import Hub, Stream, bound_connection, frame, write_frames
+from web.live_hub import Change, Hub, Stream, bound_connection, frame, write_frames
 from web.routing import own_url
 
 HUB = "budgets"  # the views' key of this stream's hub (app.runtime.web)
@@ -69,7 +69,8 @@ async def _serve(
     stored = app.runtime.tables.budgets.get(advertiser_id)
     try:
         if stored is not None:
-            await write_frames(resp, _frames(advertiser_id, stored, time.time_ns() // 1_000_000, sent))
+            now = time.time_ns() // 1_000_000
+            await write_frames(resp, _frames(advertiser_id, *_budget_frame(advertiser_id, stored, now), sent))
         while True:
             try:
                 changes = await stream.next_changes(heartbeat)
@@ -83,21 +84,30 @@ async def _serve(
                 continue
             if changes is None:  # cut: too slow
                 break
-            frames = [
-                f
-                for change in changes
-                for f in _frames(advertiser_id, orjson.loads(change.value), change.committed_ms, sent)
-            ]
+            frames = [f for change in changes for f in _change_frames(advertiser_id, change, sent)]
             await write_frames(resp, frames)
     except (ConnectionResetError, ConnectionError):
         pass  # the client went away
     return resp
 
 
-def _frames(advertiser_id: str, stored: dict, committed_ms: int, sent: _Sent) -> list[str]:
+def _change_frames(advertiser_id: str, change: Change, sent: _Sent) -> list[str]:
+    """``_frames`` of a committed change; its view and budget frame are made once
+    for every stream of the advertiser (``Change.memo``)."""
+    if change.memo is None:
+        change.memo = _budget_frame(advertiser_id, orjson.loads(change.value), change.committed_ms)
+    return _frames(advertiser_id, *change.memo, sent)
+
+
+def _budget_frame(advertiser_id: str, stored: dict, committed_ms: int) -> tuple[dict, str]:
+    view = public_view(advertiser_id, Budget.from_dict(stored))
+    data = orjson.dumps({**view, "committed_ms": committed_ms}).decode()
+    return view, frame(data, id=str(view["version"]), event="budget")
+
+
+def _frames(advertiser_id: str, view: dict, budget_frame: str, sent: _Sent) -> list[str]:
     """The events for one committed value: none if this stream sent its version
     already; a status event first when the status changed."""
-    view = public_view(advertiser_id, Budget.from_dict(stored))
     version = view["version"]
     if version <= sent.version:
         return []
@@ -106,7 +116,6 @@ def _frames(advertiser_id: str, stored: dict, committed_ms: int, sent: _Sent) ->
         change = {"advertiser_id": advertiser_id, "status": view["status"], "balance": view["balance"],
                   "version": version}  # fmt: skip
         frames.append(frame(orjson.dumps(change).decode(), event="status"))
-    data = orjson.dumps({**view, "committed_ms": committed_ms}).decode()
-    frames.append(frame(data, id=str(version), event="budget"))
+    frames.append(budget_frame)
     sent.version, sent.status = version, view["status"]
     return frames

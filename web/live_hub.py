@@ -18,7 +18,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from aiohttp_sse import EventSourceResponse
 
@@ -41,10 +41,18 @@ def bound_connection(transport: Any) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CONNECTION_BUFFER)
 
 
-class Change(NamedTuple):
-    key: bytes
-    value: bytes
-    committed_ms: int  # epoch milliseconds when the commit listener saw the commit
+class Change:
+    """One committed value, shared by every stream watching its key."""
+
+    __slots__ = ("key", "value", "committed_ms", "memo")
+
+    def __init__(self, key: bytes, value: bytes, committed_ms: int) -> None:
+        self.key = key
+        self.value = value
+        self.committed_ms = committed_ms  # epoch milliseconds when the commit listener saw the commit
+        # What a stream made of this value that does not depend on the stream
+        # (decoded view, its frame): the streams of one key make it once.
+        self.memo: Any = None
 
 
 class Stream:
@@ -86,7 +94,9 @@ class Stream:
 
     async def next_change(self, timeout: float) -> Change | None:
         """The next committed change with its key and commit time; None when cut."""
-        return await asyncio.wait_for(self.queue.get(), timeout)
+        # asyncio.timeout, not wait_for: on 3.11 wait_for makes a task per call.
+        async with asyncio.timeout(timeout):
+            return await self.queue.get()
 
     async def next_changes(self, timeout: float) -> list[Change] | None:
         """Every committed change queued, at least one (waiting up to ``timeout``,
@@ -181,9 +191,10 @@ class Hub:
             # A commit may write thousands of keys while a few are watched: walk the smaller side.
             keys = writes.keys() if every or len(writes) <= len(self._streams) else self._streams.keys()
             targets = [
-                (stream, Change(key, value, now))
+                (stream, change)
                 for key in keys
                 if key is not None and (value := writes.get(key)) is not None and value is not deleted
+                for change in (Change(key, value, now),)
                 for streams in (self._streams.get(key, ()), every)
                 for stream in streams
             ]

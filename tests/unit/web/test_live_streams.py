@@ -7,8 +7,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from web.live_budgets import _frames, _Sent
+from web.live_budgets import _change_frames, _Sent
 from web.live_categories import MAX_FILTER, categories_filter
+from web.live_hub import Change
 
 
 class Sink:
@@ -27,6 +28,10 @@ def stored(version: int, status: str, balance: int) -> dict:
     return {"balance": balance, "status": status, "version": version, "last_rejected_cpc": 300}
 
 
+def change(value: dict, committed_ms: int = 1_700_000_000_000) -> Change:
+    return Change(b"a-1", orjson.dumps(value), committed_ms)
+
+
 def test_a_budget_stream_sends_each_version_once_and_a_status_event_on_each_transition() -> None:
     sink, sent = Sink(), _Sent(0)
     for value in [
@@ -37,7 +42,7 @@ def test_a_budget_stream_sends_each_version_once_and_a_status_event_on_each_tran
         stored(5, "exhausted", 100),
         stored(6, "active", 900),
     ]:
-        sink.add(_frames("a-1", value, 1_700_000_000_000, sent))
+        sink.add(_change_frames("a-1", change(value), sent))
     assert [(e, i) for e, i, _ in sink.sent] == [
         ("budget", "3"), ("status", None), ("budget", "4"),
         ("budget", "5"), ("status", None), ("budget", "6"),
@@ -50,8 +55,22 @@ def test_a_budget_stream_sends_each_version_once_and_a_status_event_on_each_tran
 
 def test_a_resumed_budget_stream_sends_nothing_up_to_the_clients_version() -> None:
     sink = Sink()
-    sink.add(_frames("a-1", stored(7, "active", 1), 0, _Sent(7)))
+    sink.add(_change_frames("a-1", change(stored(7, "active", 1)), _Sent(7)))
     assert sink.sent == []
+
+
+def test_streams_of_one_advertiser_share_each_change_and_keep_their_own_place() -> None:
+    steps = [(4, "active", 300), (5, "exhausted", 0), (6, "active", 900)]
+    changes = [change(stored(v, s, b), v) for v, s, b in steps]
+    fresh, resumed = (Sink(), _Sent(0)), (Sink(), _Sent(5))
+    resumed[1].status = "exhausted"
+    for c in changes:
+        for sink, sent in (fresh, resumed):
+            sink.add(_change_frames("a-1", c, sent))
+    assert [(e, i) for e, i, _ in fresh[0].sent] == [("budget", "4"), ("status", None), ("budget", "5"),
+                                                      ("status", None), ("budget", "6")]  # fmt: skip
+    assert [(e, i) for e, i, _ in resumed[0].sent] == [("status", None), ("budget", "6")]
+    assert [d["committed_ms"] for e, _, d in fresh[0].sent if e == "budget"] == [4, 5, 6]
 
 
 def test_the_category_filter_is_checked() -> None:
