@@ -52,7 +52,7 @@ def expected(records: list[Record]) -> tuple[dict[str, int], dict[str, int], int
     return entries, live, dups
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events=events, cuts=st.sets(st.integers(min_value=1, max_value=39), max_size=4))
 @pytest.mark.parametrize("kernel", [None, budget_kernel], ids=["python", "native"])
 async def test_both_implementations_follow_the_domain_rule(

@@ -99,7 +99,7 @@ def record(draw: st.DrawFn) -> tuple[bytes | None, bytes | None]:
     return key, value
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(record())
 def test_the_plain_reading_accepts_nothing_the_schema_rejects_and_reads_the_same(rec: tuple) -> None:
     key, value = rec
