@@ -156,5 +156,5 @@ def _new_app(settings: Settings) -> StreamsApp:
         from streaming.metrics import Metrics
 
         app.runtime.metrics = Metrics(app)
-        app.sensors.add(app.runtime.metrics.sensor)
+        app.monitor = app.runtime.metrics.monitor
     return app
