@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,12 @@ def test_occupied_port_fails_with_log_tail(tmp_path: Path) -> None:
         squatter.listen()
         port = squatter.getsockname()[1]
         cluster = KafkaCluster(tmp_path / "kafka", port=port)
-        started = time.monotonic()
         with pytest.raises(KafkaStartError) as err:
-            cluster.start(timeout=60)
-    # The JVM's early exit is noticed at once, not after the readiness timeout.
-    assert time.monotonic() - started < 30
+            cluster.start(timeout=900)
+    # The JVM's early exit is noticed at once, not after the readiness timeout
+    # (told by the message, not by a clock: a loaded machine starts a JVM slowly).
     message = str(err.value)
+    assert "broker JVM exited while waiting" in message and "not ready in time" not in message
     assert "Address already in use" in message
     assert "server.log ---" in message and "Exiting Kafka" in message
     assert cluster.node_pids() == {1: None}
