@@ -29,13 +29,13 @@ async def test_two_workers_agree_with_the_oracle(deployment, workers, tmp_path):
         await w.wait_http()
     oracle_file = tmp_path / "oracle.json"
     gen = deployment.faust(
-        "loadgen", "orders", "--count", "50000", "--seed", "11",
+        "loadgen", "orders", "--count", "20000", "--seed", "11",
         "--dup-rate", "0.01", "--bad-rate", "0.01", "--oracle", str(oracle_file),
     )  # fmt: skip
     assert gen.returncode == 0, gen.stderr[-3000:]
     oracle = json.loads(oracle_file.read_text())
     acct = oracle["topics"][deployment.topic("TOPIC_ORDERS")]
-    assert acct["duplicates"] > 300 and acct["dead_lettered"] > 300
+    assert acct["duplicates"] > 120 and acct["dead_lettered"] > 120
 
     for w in pair:
         res = deployment.faust("verify", "--oracle", str(oracle_file), "--url", w.url,
