@@ -5,6 +5,7 @@ and none outlives its supervisor. PostgreSQL only: no connector (its state is UN
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -69,3 +70,6 @@ async def test_processes_share_the_port_the_metrics_and_die_with_the_supervisor(
         assert not any(alive(k) for k in kids), "a service process outlived its supervisor"
     finally:
         shop.stop(signal.SIGKILL)
+        if shop.proc is not None:  # its session, whatever is left of it
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(shop.proc.pid, signal.SIGKILL)
