@@ -158,11 +158,13 @@ async def main(args: argparse.Namespace) -> int:
                 print(f"  CPU ms/order: {cpu.per_order(c0, c1, args.count)}", flush=True)
                 t0 = time.monotonic()
                 await traffic.run_orders(shop.url, args.count, args.concurrency)
+                answered_s = time.monotonic() - t0
                 api_rate = args.count / (await until(http, worker, topic, 2 * args.count) - t0)
                 c2 = cpu.tree_seconds(roots)
                 print(
                     f"API -> PostgreSQL -> Debezium -> Kafka -> totals: {args.count} orders, {api_rate:,.0f} "
-                    f"orders/s ({api_rate / direct_rate:.2f} of direct)",
+                    f"orders/s ({api_rate / direct_rate:.2f} of direct); all answered 201 after "
+                    f"{answered_s:.1f} s ({args.count / answered_s:,.0f} orders/s)",
                     flush=True,
                 )
                 print(f"  CPU ms/order: {cpu.per_order(c1, c2, args.count)}", flush=True)
