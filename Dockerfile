@@ -1,4 +1,4 @@
-# Faust worker image. Kafka itself runs as its own service (see docker-compose.yml).
+# Faust worker image (also runs the order service). Kafka runs as its own service (docker-compose.yml).
 
 # The budget handler's Rust kernel (native/), built as a wheel for CPython 3.11+.
 FROM rust:1-slim-bookworm AS kernel
@@ -37,4 +37,6 @@ WORKDIR /data
 
 USER app
 EXPOSE 6066
+# The order service (`python -m shop`, SHOP_PORT), run from this image by docker-compose.yml.
+EXPOSE 6070
 CMD ["faust", "-A", "app", "worker", "-l", "info"]

@@ -11,12 +11,17 @@ service), side by side:
    answered is taken as visible when the count first reaches k (orders of different
    partitions may overtake each other: a close estimate, not a per-order trace);
 3. p50/p99 of ``POST /orders`` (client side) in phase 2.
+
+Phases 1 and 2 also print each process tree's CPU milliseconds per order (bench/cpu.py): the
+broker, the stream worker, PostgreSQL (its backends included), Connect, the order service (all
+its processes) and this client, so a shortfall can be put on the part that spent the time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +29,7 @@ from pathlib import Path
 import aiohttp
 from aiokafka import AIOKafkaProducer
 
+from bench import cpu
 from cli.workloads import orders as orders_workload
 from infra.connect import connector as dbz
 from infra.connect.worker import ConnectWorker
@@ -123,22 +129,46 @@ async def main(args: argparse.Namespace) -> int:
         try:
             await worker.wait_ready()
             await asyncio.to_thread(connect.start)
-            shop = ShopProcess(deployment, postgres.dsn(), connect.url, name).start()
+            shop = ShopProcess(
+                deployment,
+                postgres.dsn(),
+                connect.url,
+                name,
+                SHOP_PROCESSES=str(args.shop_processes),
+                SHOP_DB_POOL=str(args.pool),
+            ).start()
             await shop.wait_ready()
             dbz.register(connect, name, dbz.connector_config(postgres.dsn(), name))
             await asyncio.to_thread(dbz.wait_running, connect, name)
+            roots = {
+                "broker": next(iter(cluster.node_pids().values())),
+                "worker": worker.proc.pid if worker.proc else None,
+                "postgres": postgres.pid(),
+                "connect": connect.pid(),
+                "shop": shop.proc.pid if shop.proc else None,
+                "client": os.getpid(),
+            }
+            print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
             async with aiohttp.ClientSession() as http:
+                c0 = cpu.tree_seconds(roots)
                 t0 = await direct(cluster.bootstrap_servers, topic, args.count)
                 direct_rate = args.count / (await until(http, worker, topic, args.count) - t0)
                 print(f"direct to Kafka: {args.count} orders, {direct_rate:,.0f} orders/s", flush=True)
+                c1 = cpu.tree_seconds(roots)
+                print(f"  CPU ms/order: {cpu.per_order(c0, c1, args.count)}", flush=True)
                 t0 = time.monotonic()
                 await traffic.run_orders(shop.url, args.count, args.concurrency)
+                answered_s = time.monotonic() - t0
                 api_rate = args.count / (await until(http, worker, topic, 2 * args.count) - t0)
+                c2 = cpu.tree_seconds(roots)
                 print(
                     f"API -> PostgreSQL -> Debezium -> Kafka -> totals: {args.count} orders, {api_rate:,.0f} "
-                    f"orders/s ({api_rate / direct_rate:.2f} of direct)",
+                    f"orders/s ({api_rate / direct_rate:.2f} of direct); all answered 201 after "
+                    f"{answered_s:.1f} s ({args.count / answered_s:,.0f} orders/s)",
                     flush=True,
                 )
+                print(f"  CPU ms/order: {cpu.per_order(c1, c2, args.count)}", flush=True)
+                print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
                 base = 2 * args.count
             stop = asyncio.Event()
             watcher = asyncio.create_task(
@@ -179,6 +209,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=64)
     p.add_argument("--rate", type=float, default=500.0)
     p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--shop-processes", type=int, default=0, help="SHOP_PROCESSES (0: one per CPU)")
+    p.add_argument("--pool", type=int, default=10, help="SHOP_DB_POOL of each service process")
     return p.parse_args(argv)
 
 

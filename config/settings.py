@@ -187,6 +187,8 @@ class Settings(BaseSettings):
     shop_host: str = "127.0.0.1"
     shop_port: int = Field(6070, ge=1, le=65535)
     shop_db_pool: int = Field(10, ge=1, le=200)
+    # Service processes sharing SHOP_PORT (SO_REUSEPORT); 0: one per CPU.
+    shop_processes: int = Field(0, ge=0, le=64)
     shop_connect_url: str = "http://127.0.0.1:8083"
     shop_connector: str = Field("shop-outbox", pattern=r"^[A-Za-z0-9_-]+$")
     shop_outbox_retention: Duration = 600

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from aiohttp import web
@@ -52,6 +53,9 @@ def _register(settings) -> int:  # type: ignore[no-untyped-def]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shop", description=__doc__)
     parser.add_argument("cmd", nargs="?", choices=("serve", "connector"), default="serve")
+    # Set by the supervisor (shop/processes.py) for each of its SHOP_PROCESSES children.
+    parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
     ns = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -60,13 +64,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if ns.cmd == "connector":
         return _register(settings)
+    from shop import processes
+
+    count = settings.shop_processes or os.cpu_count() or 2
+    if ns.child is None and count > 1:
+        return processes.supervise(count)
+    if ns.parent is not None:
+        processes.die_with_parent(ns.parent)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
     from shop.service import create_shop
 
     web.run_app(
-        create_shop(settings),
+        create_shop(settings, monitor=not ns.child),
         host=settings.shop_host,
         port=settings.shop_port,
+        reuse_port=ns.child is not None,
         access_log=None,
         print=lambda *_: None,
     )

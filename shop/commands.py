@@ -55,6 +55,12 @@ class KeyReused(ShopError):
     status = 422
 
 
+class Retry(ShopError):
+    """Nothing was written; the same request may be sent again."""
+
+    status = 503
+
+
 class InjectedFault(ShopError):
     """Tests only (SHOP_FAULT_INJECTION): the transaction fails after its writes."""
 

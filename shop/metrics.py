@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 
 # A connector's and its tasks' states as Connect reports them, and ours for "no answer".
 CONNECTOR_STATES = (
@@ -16,11 +18,27 @@ CONNECTOR_STATES = (
     "UNREACHABLE",
 )
 
+MAX = {"multiprocess_mode": "max"}
+
 
 class ShopMetrics:
+    """One process's metrics; ``exposition`` is what /metrics renders.
+
+    Under several processes (shop/processes.py) prometheus-client keeps every value in the
+    directory its PROMETHEUS_MULTIPROC_DIR names (read by the library when it is imported), and
+    ``exposition`` collects all processes' files: counters and histograms summed, the gauges
+    (set by the one process that runs the monitor, 0 in the others) their maximum.
+    """
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if shared:
+            self.exposition = CollectorRegistry()
+            multiprocess.MultiProcessCollector(self.exposition, path=shared)
+        else:
+            self.exposition = r
         self.requests = Histogram(
             "shop_http_request_seconds",
             "Requests served, by route template",
@@ -34,23 +52,28 @@ class ShopMetrics:
         self.replays = Counter(
             "shop_idempotent_replays", "Requests answered from a stored Idempotency-Key", registry=r
         )
-        self.outbox_rows = Gauge("shop_outbox_rows", "Rows in the outbox table", registry=r)
+        self.outbox_rows = Gauge("shop_outbox_rows", "Rows in the outbox table", registry=r, **MAX)
         self.outbox_lag = Gauge(
             "shop_outbox_lag_seconds",
             "Age of the oldest outbox row the replication slot has not confirmed (0: none)",
             registry=r,
+            **MAX,
         )
         self.pruned = Counter(
             "shop_outbox_pruned", "Outbox rows deleted once published and past retention", registry=r
         )
         self.connector_running = Gauge(
-            "shop_connector_running", "1 when the outbox connector and all its tasks are RUNNING", registry=r
+            "shop_connector_running",
+            "1 when the outbox connector and all its tasks are RUNNING",
+            registry=r,
+            **MAX,
         )
         self.connector_state = Gauge(
             "shop_connector_state",
             "1 for the outbox connector's worst state (tasks included)",
             ["state"],
             registry=r,
+            **MAX,
         )
 
     def set_connector(self, state: str) -> None:

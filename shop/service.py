@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -20,9 +21,16 @@ from shop import schema, store
 from shop.metrics import ShopMetrics, worst_state
 
 log = logging.getLogger("shop")
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 METRICS = web.AppKey("metrics", ShopMetrics)
+MONITOR = web.AppKey("monitor", bool)
 FAULT_HEADER = "X-Inject-Fault"
 # The database is away (restarting, unreachable): the client may retry, with its Idempotency-Key.
 UNAVAILABLE = (
@@ -72,11 +80,14 @@ async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
 
 
 def _fault(request: web.Request) -> Any:
-    armed = request.app[SETTINGS].shop_fault_injection and request.headers.get(FAULT_HEADER) == "after-write"
+    """None unless armed (tests only): then a callable that fails the transaction after its writes."""
+    if not (
+        request.app[SETTINGS].shop_fault_injection and request.headers.get(FAULT_HEADER) == "after-write"
+    ):
+        return None
 
     def fault() -> None:
-        if armed:
-            raise c.InjectedFault("injected fault after the order row was written: rolled back")
+        raise c.InjectedFault("injected fault after the order row was written: rolled back")
 
     return fault
 
@@ -85,25 +96,30 @@ async def _answer(request: web.Request, work: Any) -> web.Response:
     key = c.check_idempotency_key(request.headers.get("Idempotency-Key"))
     raw = await request.read()
     digest = c.request_hash(request.method, request.path, raw)
-    (status, body), replayed = await store.idempotent(request.app[POOL], key, digest, work)
+    reply, replayed = await store.idempotent(request.app[POOL], key, digest, work)
+    return _respond(request, reply, replayed)
+
+
+def _respond(request: web.Request, reply: store.Reply, replayed: bool) -> web.Response:
+    status, body = reply
     headers = {"Location": f"/orders/{body['order_id']}"} if status == 201 else {}
     if replayed:
         request.app[METRICS].replays.inc()
         headers["Idempotent-Replayed"] = "true"
-    return web.json_response(body, status=status, headers=headers)
+    return web.json_response(body, status=status, headers=headers, dumps=_dumps)
 
 
 async def place_order(request: web.Request) -> web.Response:
-    settings, fault = request.app[SETTINGS], _fault(request)
-    cmd = c.parse_place_order(await request.read())
-
-    async def work(conn: Any) -> store.Reply:
-        return await store.place_order(conn, settings, cmd, c.now_utc(), fault)
-
-    response = await _answer(request, work)
-    if response.status == 201 and "Idempotent-Replayed" not in response.headers:
+    key = c.check_idempotency_key(request.headers.get("Idempotency-Key"))
+    raw = await request.read()
+    cmd = c.parse_place_order(raw)
+    digest = c.request_hash(request.method, request.path, raw)
+    reply, replayed = await store.place_order(
+        request.app[POOL], request.app[SETTINGS], cmd, c.now_utc(), key, digest, _fault(request)
+    )
+    if not replayed:
         request.app[METRICS].orders.inc()
-    return response
+    return _respond(request, reply, replayed)
 
 
 async def move(request: web.Request) -> web.Response:
@@ -111,7 +127,7 @@ async def move(request: web.Request) -> web.Response:
     order_id, target = request.match_info["order_id"], c.ACTIONS[request.match_info["action"]]
 
     async def work(conn: Any) -> store.Reply:
-        return await store.transition(conn, settings, order_id, target, c.now_utc(), fault)
+        return await store.transition(conn, settings, order_id, target, c.now_utc(), fault or (lambda: None))
 
     response = await _answer(request, work)
     if "Idempotent-Replayed" not in response.headers:
@@ -134,7 +150,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     return web.Response(
-        body=generate_latest(request.app[METRICS].registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        body=generate_latest(request.app[METRICS].exposition), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )
 
 
@@ -171,23 +187,35 @@ async def monitor(app: web.Application) -> None:
             await asyncio.sleep(settings.shop_monitor_interval)
 
 
+async def _keep_session(conn: Any) -> None:
+    """Release without asyncpg's reset query (a round trip per request): no request changes its
+    session (no SET, LISTEN, cursor or session lock), and a transaction left open is rolled back
+    by the pool before this is called."""
+
+
 async def _lifespan(app: web.Application) -> Any:
     settings = app[SETTINGS]
     dsn = settings.shop_database_url.get_secret_value()
-    app[POOL] = await asyncpg.create_pool(dsn, min_size=1, max_size=settings.shop_db_pool)
+    app[POOL] = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=settings.shop_db_pool, reset=_keep_session
+    )
     async with app[POOL].acquire() as conn:
         await schema.apply(conn)
-    task = asyncio.create_task(monitor(app))
+    task = asyncio.create_task(monitor(app)) if app[MONITOR] else None
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await app[POOL].close()
 
 
-def create_shop(settings: Settings) -> web.Application:
+def create_shop(settings: Settings, *, monitor: bool = True) -> web.Application:
+    """``monitor``: this process refreshes the connector state, the outbox gauges and prunes
+    (one of several processes does; shop/processes.py)."""
     app = web.Application(middlewares=[errors], client_max_size=256 * 1024)
     app[SETTINGS] = settings
+    app[MONITOR] = monitor
     app[METRICS] = ShopMetrics()
     app.add_routes(
         [

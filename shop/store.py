@@ -55,26 +55,99 @@ def view(row: Any) -> dict[str, Any]:
     }
 
 
+# One statement, one round trip, one commit (autocommit): the key (with its answer), the order
+# row and both outbox rows, or nothing. A key already stored (or being stored: the insert waits
+# on its unique index until the other transaction ends) makes every insert here a no-op, and the
+# stored answer is read afterwards. $1 NULL: no Idempotency-Key.
+PLACE = """
+WITH k AS (
+    INSERT INTO idempotency_keys (key, request_hash, status, body)
+    SELECT $1, $2, 201, $3::jsonb WHERE $1::text IS NOT NULL
+    ON CONFLICT (key) DO NOTHING RETURNING key
+), o AS (
+    INSERT INTO orders (order_id, user_id, status, version, total_amount, body, created_at, updated_at)
+    SELECT $4, $5, 'created', 1, $6, $7::jsonb, $8, $8 WHERE $1::text IS NULL OR EXISTS (SELECT FROM k)
+    RETURNING order_id
+), e AS (
+    INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, topic, record_key)
+    SELECT v.id, 'order', $4, v.event_type, v.payload, v.topic, $5
+    FROM (VALUES ($9::uuid, $10::text, $11::jsonb, $12::text), ($13::uuid, $14::text, $15::jsonb, $16::text))
+        AS v (id, event_type, payload, topic)
+    WHERE EXISTS (SELECT FROM o)
+    RETURNING id
+)
+SELECT EXISTS (SELECT FROM o) AND (SELECT count(*) FROM e) = 2
+"""
+
+
+def placed_view(order: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The 201 answer, as ``view`` renders the row the statement inserts."""
+    return {
+        "order_id": order["order_id"],
+        "user_id": order["user_id"],
+        "status": "created",
+        "version": 1,
+        "currency": order["currency"],
+        "items": order["items"],
+        "total_amount": c.total_amount(order),
+        "created_at": order["created_at"],
+        "updated_at": now.isoformat(),
+    }
+
+
 async def place_order(
-    conn: Any, settings: Settings, cmd: c.PlaceOrder, now: datetime, fault: Callable[[], None]
-) -> Reply:
-    """The order row, OrderCreated (to `orders`) and its `created` event (to `order-events`)."""
+    pool: Any,
+    settings: Settings,
+    cmd: c.PlaceOrder,
+    now: datetime,
+    key: str | None,
+    digest: str,
+    fault: Callable[[], None] | None = None,
+) -> tuple[Reply, bool]:
+    """The order row, OrderCreated (to `orders`) and its `created` event (to `order-events`), with
+    the key's record: ((status, body), replayed). ``fault`` (tests only): every row written in an
+    explicit transaction, then it fails."""
     order = c.new_order(cmd, now)
     oid, uid = order["order_id"], order["user_id"]
-    row = await conn.fetchrow(
-        "INSERT INTO orders (order_id, user_id, status, version, total_amount, body, created_at, updated_at)"
-        " VALUES ($1, $2, 'created', 1, $3, $4::jsonb, $5, $5) RETURNING *",
+    event = c.lifecycle_event(oid, uid, "created", now)
+    answer = placed_view(order, now)
+    args = (
+        key,
+        digest,
+        _json(answer),
         oid,
         uid,
         c.total_amount(order),
         _json(order),
         now,
+        uuid.uuid4(),
+        c.ORDER_CREATED,
+        _json(order),
+        settings.topic_orders,
+        uuid.uuid4(),
+        c.EVENT_TYPES["created"],
+        _json(event),
+        settings.topic_order_events,
     )
-    await _outbox(conn, settings, oid, uid, c.ORDER_CREATED, settings.topic_orders, order)
-    event = c.lifecycle_event(oid, uid, "created", now)
-    await _outbox(conn, settings, oid, uid, c.EVENT_TYPES["created"], settings.topic_order_events, event)
-    fault()  # tests only: every row written, then the transaction fails
-    return 201, view(row)
+    async with pool.acquire() as conn:
+        if fault is None:
+            fresh = await conn.fetchval(PLACE, *args)
+        else:
+            async with conn.transaction():
+                fresh = await conn.fetchval(PLACE, *args)
+                fault()
+        if fresh:
+            return (201, answer), False
+        return await _replay(conn, key, digest), True
+
+
+async def _replay(conn: Any, key: str | None, digest: str) -> Reply:
+    prev = await conn.fetchrow("SELECT request_hash, status, body FROM idempotency_keys WHERE key = $1", key)
+    if prev is None:  # expired and pruned between the two statements: the retry runs afresh
+        raise c.Retry("Idempotency-Key expired meanwhile, retry")
+    if prev["request_hash"] != digest:
+        raise c.KeyReused("Idempotency-Key was used with a different request")
+    return prev["status"], orjson.loads(prev["body"])
 
 
 async def transition(

@@ -46,6 +46,11 @@ def connector_config(
         # follows (otherwise the slot trails by one transaction): pruning and the lag gauge
         # compare rows with that position.
         "heartbeat.interval.ms": "1000",
+        # How long a poll waits for change events before handing a batch to Connect (Debezium's
+        # default 500 ms is most of a 201 -> counted latency), and how many a batch may carry.
+        "poll.interval.ms": "10",
+        "max.batch.size": "4096",
+        "max.queue.size": "16384",
         # Topics Debezium may have to create before the stream worker did: as the worker would.
         "topic.creation.default.partitions": str(partitions),
         "topic.creation.default.replication.factor": str(replication),

@@ -89,3 +89,20 @@ def test_dockerfile_runs_faust_worker_as_non_root() -> None:
     assert cmd[:4] == ["faust", "-A", "app", "worker"]
     assert ("EXPOSE", "6066") in steps
     assert any(instr == "ENV" and "STORE_DIR=/data" in args for instr, args in steps)
+
+
+def test_the_order_service_runs_from_the_image_on_postgres_and_is_scraped(services: dict[str, Any]) -> None:
+    shop, env = services["shop"], _env(services["shop"])
+    assert shop["build"] == services["worker"]["build"]
+    assert shop["command"][:3] == ["python", "-m", "shop"]
+    assert env["SHOP_HOST"] == "0.0.0.0" and any(
+        str(p).split(":")[-1] == env["SHOP_PORT"] for p in shop["ports"]
+    )
+    db = env["SHOP_DATABASE_URL"].split("@")[1].split("/")[0].split(":")
+    assert db[0] in services and services[db[0]]["image"].startswith("postgres:")
+    assert "wal_level=logical" in " ".join(services[db[0]]["command"])  # Debezium reads its WAL
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == _env(services["worker"])["KAFKA_BOOTSTRAP_SERVERS"]
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"]
+    targets = {t for job in scrape for c in job["static_configs"] for t in c["targets"]}
+    assert f"shop:{env['SHOP_PORT']}" in targets
+    assert ("EXPOSE", env["SHOP_PORT"]) in _dockerfile()
