@@ -55,12 +55,14 @@ async def produce(bootstrap: str, topic: str, events: int, keys: int) -> None:
         await producer.stop()
 
 
-async def committed_total(bootstrap: str, group: str, tps: list[TopicPartition]) -> int:
+async def committed_total(bootstrap: str, group: str, upto: dict[TopicPartition, int]) -> int:
+    """Committed offsets summed, each partition's counted up to its slice's end only (a partition
+    past its slice must not make up for one behind it)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
-        return sum(max(om.offset, 0) for om in offsets.values())
+        offsets = await admin.list_consumer_group_offsets(group, partitions=list(upto))
+        return sum(min(max(om.offset, 0), upto[tp]) for tp, om in offsets.items())
     finally:
         await admin.close()
 
@@ -153,7 +155,6 @@ async def run_mode(
     kill_after: int = 0,
 ) -> dict:  # type: ignore[no-untyped-def]
     group_app = f"bench-{mode}-{'kill' if kill_after else 'run'}"
-    tps = list(upto)
     target = sum(upto.values())
     receivers = Receivers(args.latency, out, args.receivers, args.receiver)
     env = {
@@ -172,7 +173,7 @@ async def run_mode(
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
             await asyncio.sleep(0.5)
-            done = await committed_total(bootstrap, f"{group_app}-notify", tps)
+            done = await committed_total(bootstrap, f"{group_app}-notify", upto)
             pids = {"notify": [p.pid for p in procs], "receivers": [p.pid for p in receivers.procs],
                     "broker": broker_pids}  # fmt: skip
             if done and first is None:
