@@ -1,9 +1,11 @@
 """``python -m bench.notify``: notifications to a 100 ms receiver, side by side in one run.
 
 On a broker of its own: one topic of ``--partitions`` (6) partitions holding ``--events``
-(100,000) events over ``--keys`` (10,000) keys; receivers (``tests.receiver``, two processes
-on one port) answering each call after ``--latency`` (0.1 s). Then, each in a consumer group of
-its own, ``python -m notify`` in:
+(100,000) events over ``--keys`` (10,000) keys; ``--receivers`` (1) receiver processes on one
+port answering each call after ``--latency`` (0.1 s): ``bench.notify_receiver`` (a bare asyncio
+protocol), or ``--receiver aiohttp`` for ``tests.receiver``. Then, each in a consumer group of
+its own, ``--processes`` (1) ``python -m notify`` (``--event-loop``; ``--notify-from DIR``: the
+``notify/`` package of DIR, to measure a change against the code before it) in:
 
 - ``partition`` mode: one call at a time per partition, what a consumer per partition does
   (the baseline), on the first ``--baseline-events`` (600) events only: at 60 calls/s the
@@ -13,7 +15,9 @@ its own, ``python -m notify`` in:
 
 Rates are deliveries / (last call answered - first call received), by the receivers' clocks.
 Order violations: first calls of a key that arrived after the first call of a higher offset of
-that key. Repeated: calls of an offset after its first delivery.
+that key. Repeated: calls of an offset after its first delivery. CPU: microseconds of CPU per
+delivery (committed), by role (notify processes, receivers, the broker's JVM), from the first
+commit to the last round before the end.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.broker import broker, create_topics
+from bench.measure import cpu_seconds
 from tests.receiver import _free_port
 
 
@@ -50,12 +55,14 @@ async def produce(bootstrap: str, topic: str, events: int, keys: int) -> None:
         await producer.stop()
 
 
-async def committed_total(bootstrap: str, group: str, tps: list[TopicPartition]) -> int:
+async def committed_total(bootstrap: str, group: str, upto: dict[TopicPartition, int]) -> int:
+    """Committed offsets summed, each partition's counted up to its slice's end only (a partition
+    past its slice must not make up for one behind it)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
-        return sum(max(om.offset, 0) for om in offsets.values())
+        offsets = await admin.list_consumer_group_offsets(group, partitions=list(upto))
+        return sum(min(max(om.offset, 0), upto[tp]) for tp, om in offsets.items())
     finally:
         await admin.close()
 
@@ -69,8 +76,11 @@ async def end_offsets(bootstrap: str, tps: list[TopicPartition]) -> dict[TopicPa
         await consumer.stop()
 
 
+RECEIVERS = {"raw": "bench.notify_receiver", "aiohttp": "tests.receiver"}
+
+
 class Receivers:
-    def __init__(self, latency: float, out: Path, processes: int = 2) -> None:
+    def __init__(self, latency: float, out: Path, processes: int = 1, kind: str = "raw") -> None:
         self.port = _free_port()
         self.files = [out / f"calls-{self.port}-{i}.jsonl" for i in range(processes)]
         self.procs = [
@@ -78,7 +88,7 @@ class Receivers:
                 [
                     sys.executable,
                     "-m",
-                    "tests.receiver",
+                    RECEIVERS[kind],
                     "--port",
                     str(self.port),
                     "--latency",
@@ -103,10 +113,14 @@ class Receivers:
         return [orjson.loads(line) for f in self.files for line in f.read_bytes().splitlines()]
 
 
-def notifier(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def notifier(env: dict[str, str], log: Path, cwd: str | None = None) -> subprocess.Popen[bytes]:
+    """``python -m notify``; from ``cwd``'s ``notify/`` when given (another version, the rest of
+    the project from this tree: how a change is measured against the code before it)."""
+    if cwd:
+        env = {**env, "PYTHONPATH": os.pathsep.join([cwd, os.getcwd()])}
     with open(log, "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "notify"], env={**os.environ, **env}, stdout=out, stderr=out
+            [sys.executable, "-m", "notify"], env={**os.environ, **env}, stdout=out, stderr=out, cwd=cwd
         )
 
 
@@ -126,38 +140,61 @@ def violations(calls: list[dict]) -> int:
     return bad
 
 
+def cpu(pids: dict[str, list[int]]) -> dict[str, float]:
+    return {role: sum(cpu_seconds(pid) or 0.0 for pid in ps) for role, ps in pids.items()}
+
+
 async def run_mode(
-    args, bootstrap: str, topic: str, mode: str, upto: dict, out: Path, kill_after: int = 0
+    args,
+    bootstrap: str,
+    topic: str,
+    mode: str,
+    upto: dict,
+    out: Path,
+    broker_pids: list[int],
+    kill_after: int = 0,
 ) -> dict:  # type: ignore[no-untyped-def]
     group_app = f"bench-{mode}-{'kill' if kill_after else 'run'}"
-    tps = list(upto)
     target = sum(upto.values())
-    receivers = Receivers(args.latency, out)
+    receivers = Receivers(args.latency, out, args.receivers, args.receiver)
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "APP_ID": group_app, "NOTIFY_URL": receivers.url,
         "NOTIFY_TOPICS": topic, "NOTIFY_MODE": mode, "NOTIFY_MAX_IN_FLIGHT": str(args.max_in_flight),
         "TOPIC_PARTITIONS": str(args.partitions), "SESSION_TIMEOUT": "20",
+        "NOTIFY_EVENT_LOOP": args.event_loop,
     }  # fmt: skip
     log = out / f"{group_app}.log"
-    proc = notifier(env, log)
+    # One consumer group: the partitions are shared out between the processes.
+    procs = [notifier(env, log, args.notify_from) for _ in range(args.processes)]
     killed_at = 0
+    first: tuple[int, dict[str, float]] | None = None
+    last: tuple[int, dict[str, float]] = (0, {})
     try:
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
             await asyncio.sleep(0.5)
-            done = await committed_total(bootstrap, f"{group_app}-notify", tps)
+            done = await committed_total(bootstrap, f"{group_app}-notify", upto)
+            pids = {"notify": [p.pid for p in procs], "receivers": [p.pid for p in receivers.procs],
+                    "broker": broker_pids}  # fmt: skip
+            if done and first is None:
+                first = (done, cpu(pids))
+            elif done < target:
+                last = (done, cpu(pids))  # before the final round: a process may be exiting
             if kill_after and not killed_at and done >= kill_after:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait(10)
+                procs[0].send_signal(signal.SIGKILL)
+                procs[0].wait(10)
                 killed_at = done
-                proc = notifier(env, log)
+                procs[0] = notifier(env, log, args.notify_from)
+                first = None  # the CPU of a killed process is gone: count from the restart
             if done >= target:
                 break
         else:
             raise TimeoutError(f"{mode}: not done after {args.timeout}s (see {log})")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(30)
         calls = receivers.stop()
     calls = [c for c in calls if c["offset"] < upto[TopicPartition(topic, c["partition"])]]
     ok = [c for c in calls if c["status"] == 200]
@@ -165,10 +202,15 @@ async def run_mode(
     for c in ok:
         places[(c["partition"], c["offset"])] += 1
     span = max(c["answered"] for c in ok) - min(c["arrived"] for c in calls)
+    per_delivery = {}
+    if first is not None and last[0] > first[0]:
+        n = last[0] - first[0]
+        per_delivery = {role: (last[1][role] - first[1][role]) / n * 1e6 for role in last[1]}
     return {
         "mode": mode, "events": target, "delivered": len(places), "calls": len(ok),
         "rate": len(places) / span, "seconds": span, "violations": violations(ok),
         "repeated": sum(n - 1 for n in places.values()), "killed_at_committed": killed_at,
+        "cpu_us_per_delivery": {k: round(v) for k, v in per_delivery.items()},
     }  # fmt: skip
 
 
@@ -188,14 +230,15 @@ async def main(args: argparse.Namespace) -> None:
         ends = await end_offsets(bootstrap, tps)
         per = max(1, args.baseline_events // args.partitions)
         slices = {tp: min(per, end) for tp, end in ends.items()}
-        results = [await run_mode(args, bootstrap, topic, "partition", slices, out)]
+        pids = [pid for pid in cluster.node_pids().values() if pid]
+        results = [await run_mode(args, bootstrap, topic, "partition", slices, out, pids)]
         print(results[-1], flush=True)
-        for mode in ("key", "unordered"):
-            results.append(await run_mode(args, bootstrap, topic, mode, ends, out))
+        for mode in args.modes.split(","):
+            results.append(await run_mode(args, bootstrap, topic, mode, ends, out, pids))
             print(results[-1], flush=True)
         if args.kill_after:
             results.append(
-                await run_mode(args, bootstrap, topic, "key", ends, out, kill_after=args.kill_after)
+                await run_mode(args, bootstrap, topic, "key", ends, out, pids, kill_after=args.kill_after)
             )
             print(results[-1], flush=True)
         base = results[0]["rate"]
@@ -205,6 +248,8 @@ async def main(args: argparse.Namespace) -> None:
                 f"rate={r['rate']:.0f}/s ({r['rate'] / base:.1f}x baseline) violations={r['violations']} "
                 f"repeated={r['repeated']}"
                 + (f" killed_at_committed={r['killed_at_committed']}" if r["killed_at_committed"] else "")
+                + " cpu_us_per_delivery="
+                + ",".join(f"{k}:{v}" for k, v in r["cpu_us_per_delivery"].items())
             )
 
 
@@ -218,4 +263,10 @@ if __name__ == "__main__":
     p.add_argument("--baseline-events", type=int, default=600)
     p.add_argument("--kill-after", type=int, default=30_000, help="0: no SIGKILL run")
     p.add_argument("--timeout", type=float, default=600)
+    p.add_argument("--modes", default="key,unordered", help="beside the baseline, comma-separated")
+    p.add_argument("--processes", type=int, default=1, help="python -m notify processes in the group")
+    p.add_argument("--receivers", type=int, default=1, help="receiver processes on one port")
+    p.add_argument("--receiver", choices=sorted(RECEIVERS), default="raw")
+    p.add_argument("--event-loop", choices=("asyncio", "uvloop"), default="asyncio")
+    p.add_argument("--notify-from", help="a directory holding another notify/ package to measure")
     asyncio.run(main(p.parse_args()))

@@ -238,6 +238,8 @@ class Settings(BaseSettings):
     topic_notify_dlq: str = "notifications.dlq"
     # Prometheus metrics of the notify process on this port (0: none).
     notify_metrics_port: int = Field(0, ge=0, le=65535)
+    # `python -m notify`'s event loop: uvloop (the optional `uvloop` extra) makes each call cheaper.
+    notify_event_loop: str = Field("asyncio", pattern=r"^(asyncio|uvloop)$")
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

@@ -4,13 +4,15 @@ A 2xx is delivered. A 5xx, 408, 429 or a timeout is retried and counts as an att
 ``max_attempts`` it is given up (dead-lettered). A receiver that cannot be reached at all
 (connection refused, DNS) is retried without limit: it is down, it has not refused this
 event, and giving up would dead-letter everything during an outage. Any other 4xx is a refusal
-of this event: dead-lettered at once. Retries run on tenacity (``AsyncRetrying``).
+of this event: dead-lettered at once. Retries run on tenacity (``AsyncRetrying``), built only
+once a first call has failed: the usual delivery is one call and nothing else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
@@ -49,26 +51,72 @@ class Policy:
     backoff_max: float
 
 
+class _Tally:
+    """Calls made and calls that count against ``max_attempts`` (refused connections do not)."""
+
+    __slots__ = ("calls", "counted", "status")
+
+    def __init__(self) -> None:
+        self.calls = self.counted = 0
+        self.status: int | None = None
+
+
+async def _call(
+    session: aiohttp.ClientSession,
+    url: Any,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: Any,
+    tally: _Tally,
+) -> Outcome:
+    """One attempt: the outcome of a 2xx or a refusal, or ``Retryable`` raised."""
+    tally.calls += 1
+    try:
+        async with session.post(url, data=body, headers=headers, timeout=timeout) as resp:
+            tally.status = resp.status
+            await resp.read()
+    except TimeoutError:
+        tally.counted += 1
+        raise Retryable("timeout") from None
+    except aiohttp.ClientConnectorError:
+        raise Retryable("unreachable") from None  # not counted
+    except aiohttp.ClientError:
+        # Dropped mid-call (reset, disconnected): the receiver was reached and may keep failing
+        # on this very request, so it counts.
+        tally.counted += 1
+        raise Retryable("disconnected") from None
+    verdict = classify(resp.status)
+    if verdict == "retry":
+        tally.counted += 1
+        raise Retryable(f"http_{resp.status}")
+    if verdict == "reject":
+        return Outcome(False, tally.calls, f"http_{resp.status}", resp.status)
+    return Outcome(True, tally.calls, status=resp.status)
+
+
 async def deliver(
     session: aiohttp.ClientSession,
-    url: str,
+    url: Any,  # str or a prepared yarl.URL
     body: bytes,
     headers: dict[str, str],
     policy: Policy,
     on_retry: Callable[[str], None] = lambda reason: None,
+    timeout: aiohttp.ClientTimeout | None = None,
 ) -> Outcome:
-    counted = 0
-    calls = 0
-    last_status: int | None = None
+    tally = _Tally()
+    timeout = timeout or aiohttp.ClientTimeout(total=policy.timeout)
+    try:  # the usual case, a first call that succeeds, builds no retry machinery
+        return await _call(session, url, body, headers, timeout, tally)
+    except Retryable as exc:
+        failed: Retryable | None = exc
 
     def stop(state: RetryCallState) -> bool:
-        return counted >= policy.max_attempts
+        return tally.counted >= policy.max_attempts
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         on_retry(exc.reason if isinstance(exc, Retryable) else "error")
 
-    timeout = aiohttp.ClientTimeout(total=policy.timeout)
     retrying = AsyncRetrying(
         stop=stop,
         wait=wait_random_exponential(multiplier=policy.backoff_initial, max=policy.backoff_max),
@@ -79,28 +127,10 @@ async def deliver(
     try:
         async for attempt in retrying:
             with attempt:
-                calls += 1
-                try:
-                    async with session.post(url, data=body, headers=headers, timeout=timeout) as resp:
-                        last_status = resp.status
-                        await resp.read()
-                except TimeoutError:
-                    counted += 1
-                    raise Retryable("timeout") from None
-                except aiohttp.ClientConnectorError:
-                    raise Retryable("unreachable") from None  # not counted
-                except aiohttp.ClientError:
-                    # Dropped mid-call (reset, disconnected): the receiver was reached and may
-                    # keep failing on this very request, so it counts.
-                    counted += 1
-                    raise Retryable("disconnected") from None
-                verdict = classify(resp.status)
-                if verdict == "retry":
-                    counted += 1
-                    raise Retryable(f"http_{resp.status}")
-                if verdict == "reject":
-                    return Outcome(False, calls, f"http_{resp.status}", resp.status)
-                return Outcome(True, calls, status=resp.status)
+                if failed is not None:  # tenacity's first attempt is the call made above
+                    first, failed = failed, None
+                    raise first
+                return await _call(session, url, body, headers, timeout, tally)
     except Retryable as exc:
-        return Outcome(False, calls, f"attempts_exhausted: {exc.reason}", last_status)
+        return Outcome(False, tally.calls, f"attempts_exhausted: {exc.reason}", tally.status)
     raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover

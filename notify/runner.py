@@ -61,12 +61,16 @@ class Notifier:
             s.notify_max_attempts, s.notify_timeout, s.notify_backoff_initial, s.notify_backoff_max
         )
         self.scheduler: Scheduler[Job] = Scheduler()
+        self.metrics.waiting.set_function(lambda: self.scheduler.waiting)  # read when scraped
         self.parts: dict[TopicPartition, PartitionOffsets] = {}
         self.outstanding = 0  # records fetched and not done (running or waiting behind their lane)
+        self.limit = s.notify_max_in_flight
+        self.batch = max(1, min(self.limit // 10, 200))  # room fetched at once when at the limit
         self.per_partition: dict[TopicPartition, int] = {}
         self._room = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], TopicPartition] = {}  # lane tasks, by partition
         self._committed: dict[TopicPartition, tuple[int, str]] = {}
+        self._revoking: set[TopicPartition] = set()
         self._failure: BaseException | None = None
         self._stop = asyncio.Event()
 
@@ -115,8 +119,11 @@ class Notifier:
             # Each partition gets its share of the limit, so a partition whose records filled
             # it cannot keep the others waiting (in partition mode it would drain at one call at a time).
             share = max(1, limit // max(1, len(self.consumer.assignment())))
-            self._pause(room <= 0, share)
-            if room <= 0:
+            full = room < self.batch
+            self._pause(full, share)
+            if full:
+                # Woken once a batch's worth of records is done, not at every one: a fetch,
+                # a pause/resume and a wake-up per record cost as much as a call.
                 self._room.clear()
                 try:
                     await asyncio.wait_for(self._room.wait(), max(0.0, next_commit - time.monotonic()))
@@ -146,7 +153,7 @@ class Notifier:
 
     def _take(self, tp: TopicPartition, record: Any) -> None:
         state = self.parts.get(tp)
-        if state is None:  # revoked while the fetch was on its way
+        if state is None or tp in self._revoking:  # revoked while the fetch was on its way
             return
         state.fetched(record.offset)
         if state.is_done(record.offset):
@@ -158,22 +165,30 @@ class Notifier:
         key = lane(self.mode, tp.topic, tp.partition, record.key, record.offset)
         if self.scheduler.submit(key, job):
             task = asyncio.create_task(self._run_lane(key, job))
-            self._tasks.add(task)
+            self._tasks[task] = tp
             task.add_done_callback(self._done)
-        self.metrics.waiting.set(self.scheduler.waiting)
 
     async def _run_lane(self, key: Any, job: Job | None) -> None:
         while job is not None:
-            await self.worker.process(job)
+            try:
+                await self.worker.process(job)
+            except asyncio.CancelledError:  # revoked and not done in time: the new owner repeats it
+                while job is not None:  # the lane is left idle, should its partition come back
+                    self._forget(job.tp, 1)
+                    job = self.scheduler.finish(key)
+                raise
             job.state.complete(job.record.offset)
-            self.outstanding -= 1
-            self.per_partition[job.tp] -= 1
-            self._room.set()
+            self._forget(job.tp, 1)
             job = self.scheduler.finish(key)
-            self.metrics.waiting.set(self.scheduler.waiting)
+
+    def _forget(self, tp: TopicPartition, records: int) -> None:
+        self.outstanding -= records
+        self.per_partition[tp] = self.per_partition.get(tp, 0) - records
+        if self.limit - self.outstanding >= self.batch:
+            self._room.set()
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
+        self._tasks.pop(task, None)
         if not task.cancelled() and task.exception() is not None:
             self._failure = task.exception()  # e.g. the DLQ unwritable: stop before committing past it
             log.error("notification failed, stopping", exc_info=self._failure)
@@ -185,7 +200,10 @@ class Notifier:
             if state.base is None or (only is not None and tp not in only):
                 continue
             try:
-                state.passed(await self.consumer.position(tp))  # trailing transaction markers
+                # Trailing transaction markers; not while revoking: the records ``_take`` skips
+                # then are behind the position too, and must not count as done.
+                if tp not in self._revoking:
+                    state.passed(await self.consumer.position(tp))
             except KafkaError:
                 pass
             metadata = encoding.encode(
@@ -220,6 +238,19 @@ class Notifier:
             self.consumer.seek(tp, om.offset)
 
     async def _revoked(self, revoked: set[TopicPartition]) -> None:
+        # Records waiting behind their key are dropped; the calls in flight may finish (up to
+        # NOTIFY_TIMEOUT, within the rebalance timeout) and are committed, so the new owner
+        # neither repeats them nor calls a key's next record while this one's call is still out.
+        self._revoking |= revoked  # records of theirs still arriving are not taken
+        for tp in revoked:
+            self._forget(tp, self.scheduler.drop((tp.topic, tp.partition)))
+        running = [task for task, tp in self._tasks.items() if tp in revoked]
+        if running:
+            drain = min(self.settings.notify_timeout, self.settings.session_timeout / 2)
+            _, late = await asyncio.wait(running, timeout=drain)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         try:
             await self._commit(only=revoked)
         except KafkaError as exc:
@@ -227,9 +258,7 @@ class Notifier:
         for tp in revoked:
             self.parts.pop(tp, None)
             self._committed.pop(tp, None)
-            dropped = self.scheduler.drop((tp.topic, tp.partition))
-            self.outstanding -= dropped
-            self.per_partition[tp] = self.per_partition.get(tp, 0) - dropped
+        self._revoking -= revoked
         self._room.set()
 
 

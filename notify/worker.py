@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaProducer, TopicPartition
+from yarl import URL
 
 from config import Settings
 from domain.errors import InvalidRecord
@@ -34,9 +35,13 @@ class Worker:
         session: aiohttp.ClientSession,
         producer: AIOKafkaProducer,
     ) -> None:
-        self.url = settings.notify_url
+        self.url = URL(settings.notify_url)  # parsed once, not per call
+        self.timeout = aiohttp.ClientTimeout(total=policy.timeout)
         self.dlq = settings.topic_notify_dlq
         self.policy, self.metrics, self.session, self.producer = policy, metrics, session, producer
+        self.in_flight = 0  # the gauge reads it when scraped: no lock taken per call
+        metrics.in_flight.set_function(lambda: self.in_flight)
+        self._delivered: dict[str, Any] = {}  # topic -> its labelled counter, resolved once
 
     async def process(self, job: Job) -> None:
         r = job.record
@@ -48,15 +53,20 @@ class Worker:
         key = events.idempotency_key(r.topic, r.partition, r.offset, event)
         headers = {"Idempotency-Key": key, "Content-Type": "application/json"}
         payload = events.body(r.topic, r.partition, r.offset, r.key, event)
-        self.metrics.in_flight.inc()
+        self.in_flight += 1
         started = time.monotonic()
         try:
-            outcome = await deliver(self.session, self.url, payload, headers, self.policy, self._retried)
+            outcome = await deliver(
+                self.session, self.url, payload, headers, self.policy, self._retried, self.timeout
+            )
         finally:
-            self.metrics.in_flight.dec()
+            self.in_flight -= 1
         if outcome.delivered:
             self.metrics.latency.observe(time.monotonic() - started)
-            self.metrics.records.labels(r.topic, "delivered").inc()
+            counter = self._delivered.get(r.topic)
+            if counter is None:
+                counter = self._delivered[r.topic] = self.metrics.records.labels(r.topic, "delivered")
+            counter.inc()
             return
         reason = "attempts_exhausted" if outcome.reason.startswith("attempts_exhausted") else outcome.reason
         await self._dead_letter(job, reason, outcome.reason, outcome, key)
