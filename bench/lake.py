@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import tempfile
 import time
@@ -87,14 +88,14 @@ async def main(args: argparse.Namespace) -> int:
     fetch()
     root = Path(tempfile.mkdtemp(prefix="bench-lake-", dir=args.dir))
     load = os.getloadavg()
-    with KafkaCluster(root / "kafka", brokers=1) as cluster:
-        bootstrap = cluster.bootstrap_servers
+    with contextlib.nullcontext() if args.bootstrap else KafkaCluster(root / "kafka", brokers=1) as cluster:
+        bootstrap = args.bootstrap or cluster.bootstrap_servers
         rates: dict[bool, list[float]] = {False: [], True: []}
         last = None
         for r in range(args.rounds):
             # Alternating, and the order flipped each round: a drift favours neither.
             for with_sink in (False, True) if r % 2 == 0 else (True, False):
-                tag = f"r{r}{'s' if with_sink else 'n'}"
+                tag = f"{root.name.rsplit('-', 1)[-1]}-r{r}{'s' if with_sink else 'n'}"
                 res = await drain(bootstrap, root, tag, args.clicks, args.advertisers, 6, with_sink)
                 if not res["verified"]:
                     raise RuntimeError(f"{tag}: the budgets differ from the oracle: {res['diffs']}")
@@ -131,6 +132,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--advertisers", type=int, default=1000)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--dir", default=None)
+    p.add_argument("--bootstrap", default="", help="a running broker to use instead of one of its own")
     return p.parse_args(argv)
 
 

@@ -153,7 +153,12 @@ async def test_sink_writes_to_s3_once_and_a_rerun_rewrites_the_same_objects(kafk
 
     # A second sink over the same records: the newest batch of each partition is
     # redone under its own name; nothing is added.
-    await run_sink_until(settings, 201)  # (its lag too ends at 0)
+    newest = [naming.newest_span(objects, ledger, p) for p in range(3)]
+    redo = [f for f in objects if any(naming.parse_name(f, ledger, p) == newest[p] for p in range(3))]
+    redo_rows = sum(1 for p, o in committed if (s := newest[p]) is not None and s.first <= o <= s.last)
+    metrics = await run_sink_until(settings, redo_rows)  # and its lag back to 0
+    assert metrics[("lake_files_written_total", topic)] == len(redo)
+    assert metrics[("lake_rows_written_total", topic)] == redo_rows
     assert sorted(store.listing(fs, naming.topic_glob(root, ledger))) == objects
     assert audit.compare(committed, audit.file_rows(fs, root, ledger, "ledger"), "ledger").ok
 
