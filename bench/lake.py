@@ -1,33 +1,38 @@
 """``python -m bench.lake``: the lake's sink beside the clicks drain, on one broker, one worker.
 
-In one run, alternating (the order flipped each round): the worker's drain of
-pre-loaded clicks without a sink and with the sink beside it (``bench.lake_drain``);
-then a fresh sink group over the whole ledger backlog alone (ledger rows/s into
-Parquet), and the Parquet bytes against the JSON records' bytes. Last line:
-``bench.lake: ...``. Stage by stage, in one process: ``bench.lake_stages``.
+In one run, alternating: the clicks drain (loadgen with barriers, one worker)
+without a sink and with the sink running beside it; then a fresh sink group
+over the whole ledger backlog alone (ledger rows/s into Parquet), and the
+Parquet bytes against the JSON records' bytes. Last line: ``bench.lake: ...``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
+import subprocess
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
 
 import fsspec
+import pyarrow.parquet as pq
 
-from bench.lake_drain import SinkRun, drain, until_rows
 from infra.kafka import KafkaCluster, fetch
-from lake import audit, columns, naming, store
+from infra.lake_sink import SinkProcess
+from infra.workers import FAUST, REPO, Deployment, Worker
+from lake import audit, naming, rows, schema, store
 
 
 def say(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def _rows(root: str, topic: str) -> int:
+    """Rows in the published files, from their footers (cheap enough to poll)."""
+    fs = fsspec.filesystem("file")
+    return sum(pq.read_metadata(p).num_rows for p in store.listing(fs, naming.topic_glob(root, topic)))
 
 
 def _sink_seconds(log: Path) -> float:
@@ -41,44 +46,77 @@ def _sink_seconds(log: Path) -> float:
 
 
 def _encode_rate(values: list[bytes]) -> float:
-    """Rows/s of the sink's own work on one core: decode, Arrow tables, Parquet bytes."""
-    records = [_Record(i, 0, v) for i, v in enumerate(values)]
+    """Rows/s of the sink's own work on one core: decode, Arrow table, Parquet bytes."""
     t0 = time.perf_counter()
-    for start in range(0, len(records), 100_000):
-        for table in columns.ledger_tables(0, records[start : start + 100_000]).values():
-            store.parquet_bytes(table)
+    for start in range(0, len(values), 100_000):
+        batch = [rows.ledger_row(0, i, 0, v) for i, v in enumerate(values[start : start + 100_000])]
+        store.parquet_bytes(schema.to_table(rows.LEDGER, batch))
     return len(values) / (time.perf_counter() - t0)
 
 
-class _Record(NamedTuple):
-    offset: int
-    timestamp: int
-    value: bytes
+async def _wait_rows(root: str, topic: str, want: int, timeout: float = 600) -> float:
+    deadline = time.monotonic() + timeout
+    while _rows(root, topic) < want:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the sink wrote {_rows(root, topic)} of {want} rows")
+        await asyncio.sleep(0.5)
+    return time.monotonic()
 
 
-async def backlog(bootstrap: str, last: dict, root: Path) -> dict:
-    """A new sink group over the whole ledger of the last drain: rows/s into Parquet, and the bytes."""
-    topic = last["ledger"]
+async def drain(bootstrap: str, root: Path, clicks: int, with_sink: bool) -> dict:
+    deployment = Deployment(bootstrap=bootstrap, root=root)
+    worker = Worker(deployment).start()
+    lake = str(root / "lake")
+    sink = SinkProcess(deployment, lake, LAKE_ROTATE_SECONDS="2") if with_sink else None
+    try:
+        await worker.wait_http()
+        if sink is not None:
+            sink.start()
+        t0 = time.monotonic()
+        gen = await asyncio.to_thread(
+            subprocess.run,
+            [FAUST, "-A", "app", "loadgen", "clicks", "--count", str(clicks), "--advertisers", "200",
+             "--rounds", "4", "--dup-rate", "0", "--bad-rate", "0", "--seed", "7",
+             "--oracle", str(root / "oracle.json")],
+            cwd=REPO, env=deployment.env(), capture_output=True, text=True,
+        )  # fmt: skip
+        drained = time.monotonic()
+        if gen.returncode != 0:
+            raise RuntimeError(gen.stderr[-2000:])
+        out = {"clicks_per_s": clicks / (drained - t0), "deployment": deployment, "lake": lake}
+        if sink is not None:
+            topic = deployment.topic("TOPIC_AD_LEDGER")
+            committed = await audit.read_committed({"bootstrap_servers": bootstrap}, topic)
+            done = await _wait_rows(lake, topic, len(committed))
+            out["sink_behind_s"] = done - drained
+        return out
+    finally:
+        if sink is not None:
+            sink.stop()
+        worker.stop()
+
+
+async def backlog(bootstrap: str, deployment: Deployment, root: Path) -> dict:
+    """A new sink group over the whole ledger: rows/s into Parquet, and the bytes."""
+    topic = deployment.topic("TOPIC_AD_LEDGER")
     committed = await audit.read_committed({"bootstrap_servers": bootstrap}, topic)
-    lake = root / "lake-backlog"
-    worker = last["worker"]
-    sink = SinkRun(worker, lake, APP_ID=f"{worker.name}-backlog", LAKE_ROTATE_SECONDS="2")
+    lake = str(root / "lake-backlog")
+    sink = SinkProcess(deployment, lake, APP_ID=f"{deployment.name}-backlog", LAKE_ROTATE_SECONDS="2")
     sink.log = root / "sink-backlog.log"
-    t0 = time.time()
+    t0 = time.monotonic()
     sink.start()
     try:
-        done = await until_rows(str(lake), topic, len(committed))
-        cpu = sink.cpu_seconds()
+        done = await _wait_rows(lake, topic, len(committed))
     finally:
         sink.stop()
     working = _sink_seconds(sink.log)
     fs = fsspec.filesystem("file")
-    parquet = sum(fs.size(p) for p in store.listing(fs, naming.topic_glob(str(lake), topic)))
+    parquet = sum(fs.size(p) for p in store.listing(fs, naming.topic_glob(lake, topic)))
     json_bytes = sum(len(v) for v in committed.values())
-    result = audit.compare(committed, audit.file_rows(fs, str(lake), topic, "ledger"), "ledger")
+    result = audit.compare(committed, audit.file_rows(fs, lake, topic, "ledger"), "ledger")
     return {
         "rows": len(committed), "rows_per_s": len(committed) / (done - t0), "json_bytes": json_bytes,
-        "working_rows_per_s": len(committed) / working, "cpu_s": cpu,
+        "working_rows_per_s": len(committed) / working,
         "encode_rows_per_s": _encode_rate(list(committed.values())),
         "parquet_bytes": parquet, "ratio": json_bytes / parquet, "audit": result.line(),
     }  # fmt: skip
@@ -87,41 +125,29 @@ async def backlog(bootstrap: str, last: dict, root: Path) -> dict:
 async def main(args: argparse.Namespace) -> int:
     fetch()
     root = Path(tempfile.mkdtemp(prefix="bench-lake-", dir=args.dir))
-    load = os.getloadavg()
-    with contextlib.nullcontext() if args.bootstrap else KafkaCluster(root / "kafka", brokers=1) as cluster:
-        bootstrap = args.bootstrap or cluster.bootstrap_servers
+    with KafkaCluster(root / "kafka", brokers=1) as cluster:
+        bootstrap = cluster.bootstrap_servers
         rates: dict[bool, list[float]] = {False: [], True: []}
         last = None
         for r in range(args.rounds):
-            # Alternating, and the order flipped each round: a drift favours neither.
-            for with_sink in (False, True) if r % 2 == 0 else (True, False):
-                tag = f"{root.name.rsplit('-', 1)[-1]}-r{r}{'s' if with_sink else 'n'}"
-                res = await drain(bootstrap, root, tag, args.clicks, args.advertisers, 6, with_sink)
-                if not res["verified"]:
-                    raise RuntimeError(f"{tag}: the budgets differ from the oracle: {res['diffs']}")
+            for with_sink in (False, True):
+                res = await drain(bootstrap, root / f"drain-{r}-{int(with_sink)}", args.clicks, with_sink)
                 rates[with_sink].append(res["clicks_per_s"])
+                behind = f", sink done {res['sink_behind_s']:.1f} s after" if with_sink else ""
                 mode = "on" if with_sink else "off"
-                behind = ""
+                say(f"round {r + 1} sink={mode}: {res['clicks_per_s']:,.0f} clicks/s{behind}")
                 if with_sink:
-                    behind = (f", sink done {res['sink_behind_s']:.1f} s after the drain "
-                              f"({res['sink_rows_per_s']:,.0f} ledger rows/s from the gate opening, "
-                              f"sink CPU {res['sink_cpu_s']:.1f} s)")  # fmt: skip
                     last = res
-                say(f"round {r + 1} sink={mode}: worker drained {res['clicks_per_s']:,.0f} clicks/s "
-                    f"(worker CPU {res['worker_cpu_s']:.1f} s){behind}")  # fmt: skip
         assert last is not None
-        b = await backlog(bootstrap, last, root)
+        b = await backlog(bootstrap, last["deployment"], root)
     took = b["rows"] / b["rows_per_s"]
-    say(f"backlog: {b['rows']:,} ledger rows in {took:.2f} s from the sink's start "
-        f"(sink CPU {b['cpu_s']:.1f} s); {b['audit']}")  # fmt: skip
-    ratio = sum(rates[True]) / sum(rates[False])
+    say(f"backlog: {b['rows']:,} ledger rows in {took:.2f} s from the sink's start; {b['audit']}")
     print(
         f"bench.lake: clicks={args.clicks} drain_no_sink={[round(x) for x in rates[False]]} "
-        f"drain_with_sink={[round(x) for x in rates[True]]} with_over_without={ratio:.2f} "
-        f"sink_rows_per_s={b['rows_per_s']:.0f} sink_working_rows_per_s={b['working_rows_per_s']:.0f} "
+        f"drain_with_sink={[round(x) for x in rates[True]]} sink_rows_per_s={b['rows_per_s']:.0f} "
+        f"sink_working_rows_per_s={b['working_rows_per_s']:.0f} "
         f"encode_rows_per_s={b['encode_rows_per_s']:.0f} "
-        f"json_bytes={b['json_bytes']} parquet_bytes={b['parquet_bytes']} smaller={b['ratio']:.1f}x "
-        f"load={load[0]:.2f}->{os.getloadavg()[0]:.2f}"
+        f"json_bytes={b['json_bytes']} parquet_bytes={b['parquet_bytes']} smaller={b['ratio']:.1f}x"
     )
     return 0
 
@@ -129,10 +155,8 @@ async def main(args: argparse.Namespace) -> int:
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.lake", description=__doc__)
     p.add_argument("--clicks", type=int, default=200_000)
-    p.add_argument("--advertisers", type=int, default=1000)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--dir", default=None)
-    p.add_argument("--bootstrap", default="", help="a running broker to use instead of one of its own")
     return p.parse_args(argv)
 
 

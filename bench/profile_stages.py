@@ -41,13 +41,13 @@ RULES = [  # first match wins, searched in the whole stack
 ]
 
 
-def stages(lines: list[str], rules: list[tuple[str, str]] = RULES) -> tuple[int, collections.Counter[str]]:
+def stages(lines: list[str]) -> tuple[int, collections.Counter[str]]:
     """(samples, samples by stage) of collapsed stacks ``frame;frame;... count``."""
     total, by_stage = 0, collections.Counter[str]()
     for line in lines:
         stack, count = line.rstrip().rsplit(" ", 1)
         total += int(count)
-        for name, pattern in rules:
+        for name, pattern in RULES:
             if re.search(pattern, stack):
                 by_stage[name] += int(count)
                 break

@@ -8,7 +8,6 @@ the newest published batch and redoes that one to its recorded last offset
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,51 +19,40 @@ class Batch:
     max_records: int
     max_age: float  # seconds
     redo_until: int | None = None  # the last offset of a published batch being rewritten
-    items: list[Any] = field(default_factory=list)  # the sink's: Kafka records, turned into rows at the flush
+    rows: list[dict[str, Any]] = field(default_factory=list)
     first: int = -1
     last: int = -1
     opened_at: float = 0.0  # monotonic seconds when the oldest row came in
 
     def must_close_before(self, offset: int) -> bool:
         """A redo ends at its recorded last offset, even if that record is gone."""
-        return bool(self.items) and self.redo_until is not None and offset > self.redo_until
+        return bool(self.rows) and self.redo_until is not None and offset > self.redo_until
 
-    def add(self, offset: int, item: Any, now: float) -> None:
-        self.extend(offset, offset, [item], now)
-
-    def extend(self, first: int, last: int, items: Sequence[Any], now: float) -> None:
-        """Records ``first``..``last`` (in offset order, gaps allowed), taken whole: no per-record work."""
-        if not self.items:
-            self.first, self.opened_at = first, now
-        self.items.extend(items)
-        self.last = last
-
-    def room(self) -> int:
-        """Records the batch takes before its count closes it (a redo closes by offset instead)."""
-        return max(1, self.max_records - len(self.items))
+    def add(self, offset: int, row: dict[str, Any], now: float) -> None:
+        if not self.rows:
+            self.first, self.opened_at = offset, now
+        self.rows.append(row)
+        self.last = offset
 
     def due(self, now: float) -> bool:
-        if not self.items:
+        if not self.rows:
             return False
         if self.redo_until is not None:
             return self.last >= self.redo_until
-        return len(self.items) >= self.max_records or now - self.opened_at >= self.max_age
+        return len(self.rows) >= self.max_records or now - self.opened_at >= self.max_age
 
     def age(self, now: float) -> float:
-        return now - self.opened_at if self.items else 0.0
+        return now - self.opened_at if self.rows else 0.0
 
     def clear(self) -> None:
         """Drop the rows (to be read again), still a redo if it was one."""
-        self.items, self.first, self.last = [], -1, -1
+        self.rows, self.first, self.last = [], -1, -1
 
-    def take(self) -> tuple[Span, list[Any]]:
-        """The closed batch's span and items; the batch starts empty (and no longer a redo).
-
-        A redo is named by the range it rewrites, even if its last record is gone."""
-        last = self.last if self.redo_until is None else max(self.last, self.redo_until)
-        span, items = Span(self.first, last), self.items
-        self.items, self.first, self.last, self.redo_until = [], -1, -1, None
-        return span, items
+    def take(self) -> tuple[Span, list[dict[str, Any]]]:
+        """The closed batch's span and rows; the batch starts empty (and no longer a redo)."""
+        span, rows = Span(self.first, self.last), self.rows
+        self.rows, self.first, self.last, self.redo_until = [], -1, -1, None
+        return span, rows
 
 
 def by_day(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -24,6 +24,5 @@ class SinkMetrics:
             registry=r,
         )
 
-    def serve(self, port: int):  # type: ignore[no-untyped-def]
-        """``127.0.0.1:<port>/metrics``; returns (server, thread) for a caller that stops it."""
-        return start_http_server(port, addr="127.0.0.1", registry=self.registry)
+    def serve(self, port: int) -> None:
+        start_http_server(port, addr="127.0.0.1", registry=self.registry)

@@ -34,7 +34,7 @@ def ledger_row(partition: int, offset: int, timestamp_ms: int, value: bytes | No
     meta = _meta(partition, offset, timestamp_ms)
     try:
         entry = orjson.loads(value) if value is not None else None
-        day = day_of(entry["ts"])  # type: ignore[index]
+        day = _day_of(entry["ts"])  # type: ignore[index]
     except (orjson.JSONDecodeError, TypeError, KeyError, ValueError, OverflowError):
         entry = None
     if not isinstance(entry, dict):  # never produced by the app; kept, not lost, under the record's day
@@ -45,7 +45,7 @@ def ledger_row(partition: int, offset: int, timestamp_ms: int, value: bytes | No
 _days: dict[str, str] = {}  # ts spelling -> KST day: consecutive entries share their timestamp
 
 
-def day_of(ts: str) -> str:
+def _day_of(ts: str) -> str:
     day = _days.get(ts)
     if day is None:
         if len(_days) >= 4096:

@@ -49,13 +49,13 @@ def to_table(kind: str, rows: list[dict[str, Any]]) -> pa.Table:
     columns = [pa.array([row.get(name) for row in rows], type=kind_) for name, kind_ in known]
     fields = [pa.field(name, kind_) for name, kind_ in known]
     for name in extra:
-        column = inferred([row.get(name) for row in rows])
+        column = _inferred([row.get(name) for row in rows])
         columns.append(column)
         fields.append(pa.field(name, column.type))
     return pa.Table.from_arrays(columns, schema=pa.schema(fields))
 
 
-def inferred(values: list[Any]) -> pa.Array:
+def _inferred(values: list[Any]) -> pa.Array:
     """Arrow's own type for a new field; its JSON text where values disagree on one."""
     try:
         return pa.array(values)

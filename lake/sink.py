@@ -11,7 +11,6 @@ committed offset follows each publish, for lag and tools; it never decides.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import logging
 import socket
 import time
@@ -21,17 +20,13 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from app.admin import client_kwargs
 from config import Settings
-from lake import columns, naming, rows, store
-from lake.batch import Batch
+from lake import naming, rows, schema, store
+from lake.batch import Batch, by_day
 from lake.metrics import SinkMetrics
 
 log = logging.getLogger(__name__)
 
-FETCH_MAX = 100_000  # records per getmany
-
-
-def _offset(record) -> int:  # type: ignore[no-untyped-def]
-    return record.offset
+FETCH_MAX = 20_000  # records per fetch
 
 
 @dataclass
@@ -84,54 +79,46 @@ class Sink:
                     for tp, part in list(self.parts.items()):
                         if part.batch.due(now):
                             await self._flush(tp)
-                    await self._observe(time.monotonic())
+                    self._observe(now)
         finally:
             await consumer.stop()
 
     async def _take(self, tp: TopicPartition, records: list, now: float) -> None:
         part = self.parts.get(tp)
-        if part is None or not records:  # revoked while fetched
+        if part is None:  # revoked while fetched
             return
-        batch = part.batch
+        kind, batch = self.kinds[tp.topic], part.batch
         assert self.consumer is not None
-        # A seek takes effect some fetches later: records fetched from the position
-        # before it are told by their offsets, and read again. One fetch's records
-        # of a partition are in offset order: its first one is the one to check.
-        first = records[0].offset
-        if part.start is not None:
-            if first != part.start:
+        for r in records:
+            # A seek takes effect some fetches later: records fetched from the
+            # position before it are told by their offsets, and read again.
+            if part.start is not None:
+                if r.offset != part.start:
+                    self.consumer.seek(tp, part.start)
+                    return
+                part.start = None
+            elif batch.rows and r.offset <= batch.last:
+                log.warning(
+                    "lake: %s went back from %d to %d: its batch is read again", tp, batch.last, r.offset
+                )
+                part.start = batch.first
+                batch.clear()
                 self.consumer.seek(tp, part.start)
                 return
-            part.start = None
-        elif batch.items and first <= batch.last:
-            log.warning("lake: %s went back from %d to %d: its batch is read again", tp, batch.last, first)
-            part.start = batch.first
-            batch.clear()
-            self.consumer.seek(tp, part.start)
-            return
-        elif first < part.published:  # fetched before a seek to where the files end: in them already
-            records = records[bisect.bisect_left(records, part.published, key=_offset) :]
-        i = 0
-        while i < len(records):
-            if batch.redo_until is None:
-                end = min(len(records), i + batch.room())
-            else:  # a redo takes up to its recorded last offset, then closes
-                end = bisect.bisect_right(records, batch.redo_until, lo=i, key=_offset)
-                if end == i:  # its last record is gone: it closes before what follows
-                    if batch.items:
-                        await self._flush(tp)
-                    batch.redo_until = None
-                    continue
-            batch.extend(records[i].offset, records[end - 1].offset, records[i:end], now)
-            i = end
-            if batch.due(now) or i < len(records):
+                await self._flush(tp)
+            if kind == rows.LEDGER:
+                row = rows.ledger_row(tp.partition, r.offset, r.timestamp, r.value)
+            else:
+                row = rows.order_row(tp.partition, r.offset, r.timestamp, r.key, r.value)
+            batch.add(r.offset, row, now)
+            if batch.due(now):
                 await self._flush(tp)
 
     async def _flush(self, tp: TopicPartition) -> None:
         part = self.parts[tp]
-        span, records = part.batch.take()
+        span, batch_rows = part.batch.take()
         kind = self.kinds[tp.topic]
-        written = await asyncio.to_thread(self._publish, tp, kind, span, records)
+        written = await asyncio.to_thread(self._publish, tp, kind, span, batch_rows)
         log.info("lake: %s published %s", tp, span)
         # Only now: every file of the batch is published.
         assert self.consumer is not None
@@ -140,14 +127,12 @@ class Sink:
         m = self.metrics
         m.files.labels(tp.topic).inc(len(written))
         m.bytes.labels(tp.topic).inc(sum(written))
-        m.rows.labels(tp.topic).inc(len(records))
+        m.rows.labels(tp.topic).inc(len(batch_rows))
 
-    def _publish(self, tp: TopicPartition, kind: str, span: naming.Span, records: list) -> list[int]:
-        """The batch's files, one per KST day, each published whole (a thread's work)."""
+    def _publish(self, tp: TopicPartition, kind: str, span: naming.Span, batch_rows: list) -> list[int]:
         sizes = []
-        tables = columns.ledger_tables if kind == rows.LEDGER else columns.order_tables
-        for day, table in tables(tp.partition, records).items():
-            data = store.parquet_bytes(table)
+        for day, day_rows in by_day(batch_rows).items():
+            data = store.parquet_bytes(schema.to_table(kind, day_rows))
             store.publish(self.fs, naming.file_path(self.root, tp.topic, day, tp.partition, span), data)
             sizes.append(len(data))
         return sizes
@@ -161,7 +146,7 @@ class Sink:
     def _seek_again(self) -> None:
         assert self.consumer is not None
         for tp, part in self.parts.items():
-            if not part.batch.items:
+            if not part.batch.rows:
                 self.consumer.seek(tp, part.published)
 
     async def resume(self, tp: TopicPartition) -> None:
@@ -181,19 +166,14 @@ class Sink:
         self.parts[tp] = _Partition(batch, span.first, span.first if log_start <= span.first else None)
         self.consumer.seek(tp, max(span.first, log_start))
 
-    async def _observe(self, now: float) -> None:
+    def _observe(self, now: float) -> None:
         assert self.consumer is not None
         oldest = 0.0
         for tp, part in self.parts.items():
             oldest = max(oldest, part.batch.age(now))
             stable = self.consumer.last_stable_offset(tp)
-            if stable is None:
-                continue
-            # Not yet in a file: from the open batch's first record on; with none open, from
-            # the position on (what lies between is transaction markers and aborted records).
-            batch = part.batch
-            done = batch.first if batch.items else max(part.published, await self.consumer.position(tp))
-            self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, stable - done))
+            if stable is not None:
+                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, stable - part.published))
         self.metrics.oldest.set(oldest)
 
 
