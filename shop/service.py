@@ -127,7 +127,7 @@ async def move(request: web.Request) -> web.Response:
     order_id, target = request.match_info["order_id"], c.ACTIONS[request.match_info["action"]]
 
     async def work(conn: Any) -> store.Reply:
-        return await store.transition(conn, settings, order_id, target, c.now_utc(), fault or (lambda: None))
+        return await store.transition(conn, settings, order_id, target, c.now_utc(), fault)
 
     response = await _answer(request, work)
     if "Idempotent-Replayed" not in response.headers:
