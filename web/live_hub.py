@@ -190,14 +190,15 @@ class Hub:
             every = self._streams.get(None, ())
             # A commit may write thousands of keys while a few are watched: walk the smaller side.
             keys = writes.keys() if every or len(writes) <= len(self._streams) else self._streams.keys()
-            targets = [
-                (stream, change)
-                for key in keys
-                if key is not None and (value := writes.get(key)) is not None and value is not deleted
-                for change in (Change(key, value, now),)
-                for streams in (self._streams.get(key, ()), every)
-                for stream in streams
-            ]
+            targets: list[tuple[Stream, Change]] = []
+            for key in keys:
+                value = writes.get(key) if key is not None else None
+                if value is None or value is deleted:
+                    continue
+                watching = [*self._streams.get(key, ()), *every]
+                if watching:  # one Change per key, shared by its streams
+                    change = Change(key, value, now)
+                    targets.extend((stream, change) for stream in watching)
         self._hand_over(targets)
 
     def _hand_over(self, targets: list[tuple[Stream, Change]]) -> None:

@@ -153,3 +153,14 @@ async def test_a_commit_wakes_the_streams_loop_once_however_many_watched_keys_it
         assert stream is not None
         assert [c.value for c in await stream.next_changes(1.0) or []] == [b"0", b"1", b"2"]
     assert every is not None and every.queue.qsize() == 600
+
+
+async def test_the_streams_of_a_key_share_one_change_per_commit() -> None:
+    # What a stream makes of a change (Change.memo) is then made once for all of them.
+    hub = Hub(max_streams=10)
+    one, two, every = hub.open(b"a-1", buffer=10), hub.open(b"a-1", buffer=10), hub.open(None, buffer=10)
+    assert one is not None and two is not None and every is not None
+    publish_from_another_thread(hub, [{b"a-1": b"1"}])
+    got = [await s.next_change(1) for s in (one, two, every)]
+    assert got[0] is not None and got[0].value == b"1"
+    assert got[0] is got[1] is got[2]
