@@ -21,20 +21,37 @@ class TopologyError(StreamsError):
     """Topics exist with a layout the app cannot run on (e.g. not co-partitioned)."""
 
 
-async def partition_counts(admin: AIOKafkaAdminClient, names: Iterable[str]) -> dict[str, int]:
+TOPIC_AUTHORIZATION_FAILED = 29  # Kafka's error code: no Describe ACL on the topic
+
+
+async def _describe(admin: AIOKafkaAdminClient, names: Iterable[str]) -> tuple[dict[str, int], set[str]]:
+    """Partition counts of the topics shown, and the names the broker denied describing."""
     described = await admin.describe_topics(list(names))
-    return {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
+    counts = {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
+    denied = {t["topic"] for t in described if t["error_code"] == TOPIC_AUTHORIZATION_FAILED}
+    return counts, denied
+
+
+async def partition_counts(admin: AIOKafkaAdminClient, names: Iterable[str]) -> dict[str, int]:
+    return (await _describe(admin, names))[0]
 
 
 async def _settled_counts(
     admin: AIOKafkaAdminClient, names: list[str], created: list[NewTopic], timeout: float = 30.0
 ) -> dict[str, int]:
     """Partition counts, once every topic just created shows all its partitions
-    (creation returns before the metadata has spread to every broker)."""
+    (creation returns before the metadata has spread to every broker). A topic the
+    user may create but not describe would never show: it is named, not waited for."""
     want = {t.name: t.num_partitions for t in created}
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        counts = await partition_counts(admin, names)
+        counts, denied = await _describe(admin, names)
+        if denied & want.keys():
+            log.warning(
+                "topic(s) %s created but not visible: the user lacks a Describe ACL on them",
+                ", ".join(sorted(denied & want.keys())),
+            )
+            want = {name: n for name, n in want.items() if name not in denied}
         if all(counts.get(name, 0) >= n for name, n in want.items()):
             return counts
         if asyncio.get_running_loop().time() > deadline:

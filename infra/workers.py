@@ -14,14 +14,16 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from config import Settings
 from infra.process import REPO, Service
 
 FAUST = str(Path(sys.executable).parent / "faust")
-TOPIC_VARS = (
-    "TOPIC_ORDERS", "TOPIC_ORDERS_DLQ", "TOPIC_CATEGORY_TOTALS", "TOPIC_AD_BUDGET",
-    "TOPIC_AD_BUDGET_DLQ", "TOPIC_AD_CLICKS", "TOPIC_AD_CLICKS_DLQ", "TOPIC_AD_LEDGER",
-    "TOPIC_AD_BUDGET_STATUS", "TOPIC_ORDER_EVENTS", "TOPIC_ORDER_EVENTS_DLQ",
-)  # fmt: skip
+# Every topic setting (config.Settings is their one list), so no deployment shares a topic.
+TOPIC_VARS = tuple(
+    name.upper()
+    for name, info in Settings.model_fields.items()
+    if name.startswith("topic_") and info.annotation is str
+)
 
 
 def free_port() -> int:
