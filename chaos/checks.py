@@ -1,37 +1,32 @@
-"""What must hold after a chaos run, read from outside with read_committed."""
+"""What must hold after a chaos run, read from outside with read_committed to the end offsets."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
 
-from infra.kafka.tools import console_consume
+from aiokafka import ConsumerRecord
+
+from infra.kafka.committed import read_committed
 from infra.workers import Deployment
 
 
-def _read(dep: Deployment, var: str, keyed: bool = False) -> list[str]:
-    return console_consume(dep.bootstrap, dep.topic(var), print_key=keyed, timeout_ms=8000)
+async def _read(dep: Deployment, var: str) -> list[ConsumerRecord]:
+    return await read_committed({"bootstrap_servers": dep.bootstrap}, dep.topic(var))
 
 
-def _count(dep: Deployment, var: str) -> int:
-    """Records in a topic (read_committed), one printed line each whatever the value holds."""
-    shown = {"print.value": "false", "print.offset": "true"}
-    return len(console_consume(dep.bootstrap, dep.topic(var), timeout_ms=8000, formatter=shown))
-
-
-def check_outputs(dep: Deployment, orders: dict, clicks: dict) -> tuple[list[str], int]:
+async def check_outputs(dep: Deployment, orders: dict, clicks: dict) -> tuple[list[str], int]:
     """Return (problems, duplicates) found in the output topics."""
     problems: list[str] = []
     totals = {}
-    for line in _read(dep, "TOPIC_CATEGORY_TOTALS", keyed=True):
-        key, _, value = line.partition("\t")
-        totals[key] = json.loads(value)
+    for record in await _read(dep, "TOPIC_CATEGORY_TOTALS"):  # in offset order: the last wins
+        totals[record.key.decode()] = json.loads(record.value)
     for cat, want in orders["categories"].items():
         got = {k: totals.get(cat, {}).get(k) for k in want}
         if got != want:
             problems.append(f"category-totals[{cat}]: expected {want} got {got}")
 
-    ledger = [json.loads(line) for line in _read(dep, "TOPIC_AD_LEDGER")]
+    ledger = [json.loads(r.value) for r in await _read(dep, "TOPIC_AD_LEDGER")]
     repeats = {i: n for i, n in Counter(e["entry_id"] for e in ledger).items() if n > 1}
     if repeats:
         problems.append(f"ledger: {len(repeats)} entry_ids repeated, e.g. {list(repeats)[:5]}")
@@ -46,8 +41,8 @@ def check_outputs(dep: Deployment, orders: dict, clicks: dict) -> tuple[list[str
             problems.append(f"ledger[{adv}] sums to {sums[adv]}, balance is {want['balance']}")
 
     transitions: dict[str, list[str]] = defaultdict(list)
-    for line in _read(dep, "TOPIC_AD_BUDGET_STATUS"):
-        change = json.loads(line)
+    for record in await _read(dep, "TOPIC_AD_BUDGET_STATUS"):
+        change = json.loads(record.value)
         transitions[change["advertiser_id"]].append(change["status"])
     for adv in sorted(set(transitions) | set(clicks["transitions"])):
         if transitions.get(adv, []) != clicks["transitions"].get(adv, []):
@@ -61,7 +56,7 @@ def check_outputs(dep: Deployment, orders: dict, clicks: dict) -> tuple[list[str
         ("TOPIC_AD_BUDGET_DLQ", clicks, "TOPIC_AD_BUDGET"),
     ):
         want = oracle["topics"][dep.topic(topic_var)]["dead_lettered"]
-        got = _count(dep, var)
+        got = len(await _read(dep, var))
         if got != want:
             problems.append(f"{dep.topic(var)}: expected {want} dead letters, found {got}")
     duplicates = sum(n - 1 for n in repeats.values())

@@ -176,7 +176,7 @@ async def run_once(plan: Plan, bootstrap: str, root: Path, say: Callable[[str], 
             if res.returncode != 0:
                 result.mismatches += _count_mismatches(last)
                 result.problems += res.stdout.strip().splitlines()[:20]
-    problems, duplicates = await asyncio.to_thread(check_outputs, dep, orders, clicks)
+    problems, duplicates = await check_outputs(dep, orders, clicks)
     result.problems += problems
     result.mismatches += len(problems)
     result.duplicates += duplicates

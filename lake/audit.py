@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import duckdb
 import fsspec
 import orjson
-from aiokafka import AIOKafkaConsumer
 
+from infra.kafka import committed
 from lake import naming, store
 from lake.schema import KNOWN
 
@@ -30,25 +30,7 @@ def expected(kind: str) -> Callable[[bytes], tuple]:
 
 async def read_committed(kafka_kwargs: dict, topic: str) -> dict[tuple[int, int], bytes]:
     """Every committed record of ``topic`` up to its end now: (partition, offset) -> value."""
-    consumer = AIOKafkaConsumer(
-        topic, **kafka_kwargs, isolation_level="read_committed", auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )  # fmt: skip
-    await consumer.start()
-    try:
-        while not consumer.assignment():
-            await consumer.getmany(timeout_ms=200)
-        parts = list(consumer.assignment())
-        for tp in parts:
-            await consumer.seek_to_beginning(tp)
-        ends = await consumer.end_offsets(parts)
-        out: dict[tuple[int, int], bytes] = {}
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
-                out.update(((tp.partition, r.offset), r.value) for r in records)
-        return out
-    finally:
-        await consumer.stop()
+    return {(r.partition, r.offset): r.value for r in await committed.read_committed(kafka_kwargs, topic)}
 
 
 def file_rows(fs: fsspec.AbstractFileSystem, root: str, topic: str, kind: str) -> list[tuple]:

@@ -9,6 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from infra.kafka import console_consume, kafka_version, run_tool
+from infra.kafka.committed import read_committed
 from infra.kafka.jars import uses_log4j2
 
 pytestmark = [pytest.mark.integration, pytest.mark.compat]
@@ -69,6 +70,9 @@ def test_read_committed_sees_commits_not_aborts(kafka_bootstrap: str) -> None:
     # The aborted records are in the log; only the isolation level hides them.
     uncommitted = asyncio.run(_consume_all(kafka_bootstrap, topic, "read_uncommitted"))
     assert uncommitted == COMMITTED + ABORTED + LATE
+    # The checks' reader (chaos, lake audit): to the end offsets, the aborted records never seen.
+    records = asyncio.run(read_committed({"bootstrap_servers": kafka_bootstrap}, topic))
+    assert [(r.key.decode(), r.value.decode()) for r in records] == expected
 
     lines = console_consume(kafka_bootstrap, topic, read_committed=True, print_key=True, timeout_ms=3000)
     assert lines == [f"{k}\t{v}" for k, v in expected]
