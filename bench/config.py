@@ -24,6 +24,8 @@ class BenchConfig:
     latency_seconds: float = 30.0  # per latency phase (end-to-end, then HTTP queries)
     query_rate: float = 100.0  # HTTP requests/s in the query phase
     drain_timeout: float = 480.0  # per Faust drain
+    metrics_pairs: int = 3  # pairs of clicks drains with METRICS=false and on
+    metrics_clicks: int = 500_000  # clicks per drain of those pairs
     skip: tuple[str, ...] = ()  # any of: quix, orders, latency, ceiling, metrics
     dir: Path = Path(".data/bench")
     keep: bool = False  # keep broker data and state after the run
@@ -47,6 +49,8 @@ HELP = {
     "latency_seconds": "seconds per latency phase",
     "query_rate": "HTTP queries/s in the query-latency phase",
     "drain_timeout": "seconds a Faust drain may take before the bench gives up",
+    "metrics_pairs": "pairs of clicks drains, METRICS=false and on, whose median ratio is the metrics cost",
+    "metrics_clicks": "clicks per drain of the metrics pairs",
     "skip": "comma-separated parts to leave out: quix, orders, latency, ceiling, metrics",
     "dir": "where broker data, worker logs and results.json go",
     "keep": "keep broker data and worker state after the run (1/0)",

@@ -36,6 +36,16 @@ class Drain:
     diffs: list[str] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     marks: dict[str, float] = field(default_factory=dict)
+    # The clicks alone, gate open -> all consumed: their rate and the worker's CPU seconds over it
+    # (no start-up, no top-ups, no verification; what the metrics comparison is read from).
+    clicks: int = 0
+    clicks_cpu_s: float = float("nan")
+
+    @property
+    def clicks_eps(self) -> float:
+        if not self.clicks or "gate_opened" not in self.marks or not self.drained:
+            return float("nan")
+        return rate(self.clicks, self.drained - self.marks["gate_opened"])
 
     @property
     def eps(self) -> float:
@@ -101,8 +111,13 @@ async def drain_clicks(worker: Worker, gate: Gate, oracle: dict, timeout: float)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
         run.first = await _until(worker, http, run, lambda c: sum(c.values()) > 0, timeout)
         run.marks["funded"] = await _until(worker, http, run, lambda c: c.get(funding) == n_fund, timeout)
+        cpu_before = worker.cpu_seconds()
         run.marks["gate_opened"] = await gate.open()
         run.drained = await _until(worker, http, run, lambda c: c.get(clicks) == n_clicks, timeout)
+        cpu_after = worker.cpu_seconds()
+        run.clicks = n_clicks
+        if cpu_before is not None and cpu_after is not None:
+            run.clicks_cpu_s = cpu_after - cpu_before
         run.verified, run.keys, run.diffs = await _verified(http, worker.url, compare_clicks, quick, 60)
         if not run.diffs:  # not timed: daily statistics of a sample of advertisers
             sample = random.Random(0).sample(sorted(oracle["daily"]), min(300, len(oracle["daily"])))

@@ -2,11 +2,12 @@
 
 The summary's last line is the one to compare runs by:
 ``bench: workload=clicks eos=on events=N faust_eps=X ceiling_eps=Y quix_eps=Q ratio_ceiling=.. ratio_quix=..
-... metrics_ratio=.. orders_eps=.. orders_ratio_ceiling=..``
+... metrics_ratio=.. metrics_cpu_ratio=.. orders_eps=.. orders_ratio_ceiling=..``
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 
@@ -35,6 +36,8 @@ def drain_dict(run: Drain, worker: Worker) -> dict:
         "progress": [(round(t - run.first, 3), n) for t, n in run.samples if t >= run.first],
         "peak_rss_mb": worker.peak_rss_mb(),
         "cpu_s": worker.cpu_seconds(),
+        "clicks_eps": run.clicks_eps,
+        "clicks_cpu_us": run.clicks_cpu_s / run.clicks * 1e6 if run.clicks else NAN,
     }
 
 
@@ -94,13 +97,17 @@ def lines(res: dict) -> list[str]:
                 f"first fetch -> last commit; {_num(r['eps_from_start'])} ev/s from process start{check}; "
                 f"peak RSS {_num(r['peak_rss_mb'])} MiB"
             )
-    bare, again = res.get("clicks_metrics_off", {}), res.get("clicks_metrics_on_again", {})
-    if bare and "error" not in bare:
+    pairs = metrics_pairs(res)
+    if pairs:
+        shown = "; ".join(
+            f"{_num(off['clicks_eps'])} off / {_num(on['clicks_eps'])} on "
+            f"({_num(off['clicks_cpu_us'], '.1f')} / {_num(on['clicks_cpu_us'], '.1f')} µs CPU per click)"
+            for off, on in pairs
+        )
         out.append(
-            f"metrics: clicks drained {_num(c.get('eps', NAN))} events/s with METRICS on, "
-            f"{_num(bare['eps'])} with METRICS=false (verified={bare['verified']}), then "
-            f"{_num(again.get('eps', NAN))} with METRICS on again (verified={again.get('verified')}); "
-            f"ratio on/off {metrics_ratio(res)} (the mean of the two on, against off)"
+            f"metrics: {len(pairs)} pairs of clicks drains, METRICS=false against on, in the order "
+            f"off-on, on-off, ... (clicks/s from the gate's opening to the last click): {shown}; "
+            f"median ratio on/off {metrics_ratio(res)} by rate, {metrics_cpu_ratio(res)} by CPU per click"
         )
     o, co = res.get("orders", {}), res.get("ceiling_orders", {})
     if o and "error" not in o:
@@ -130,8 +137,7 @@ def lines(res: dict) -> list[str]:
             f"kept up: {lat['sustained']} "
             f"(inputs waiting at phase ends: {lat['backlog_at_end']})"
         )
-    for name in ("clicks", "clicks_metrics_off", "clicks_metrics_on_again", "ceiling", "quix", "orders",
-                 "ceiling_orders", "latency"):  # fmt: skip
+    for name in PARTS + tuple(k for k in res if k.startswith("metrics_")):
         if "error" in res.get(name, {}):
             out.append(f"{name}: FAILED: {res[name]['error']}")
     if "error" in res:
@@ -147,22 +153,52 @@ def lines(res: dict) -> list[str]:
         f"workload=clicks eos=on kafka={res.get('kafka_version', '?')} events={events} "
         f"faust_eps={_num(fe)} ceiling_eps={_num(ye)} "
         f"quix_eps={_num(qe)} ratio_ceiling={_ratio(fe, ye)} ratio_quix={_ratio(fe, qe)} "
-        f"faust_eps_metrics_off={_num(res.get('clicks_metrics_off', {}).get('eps', NAN))} "
-        f"metrics_ratio={metrics_ratio(res)} "
+        f"metrics_ratio={metrics_ratio(res)} metrics_cpu_ratio={metrics_cpu_ratio(res)} "
         f"orders_eps={_num(o.get('eps', NAN))} "
         f"orders_ratio_ceiling={_ratio(o.get('eps', NAN), co.get('eps', NAN))}"
     )
     return out
 
 
+PARTS = ("clicks", "ceiling", "quix", "orders", "ceiling_orders", "latency")
+
+
+def metrics_pairs(res: dict) -> list[tuple[dict, dict]]:
+    """(off, on) drains of each pair that both finished, in run order."""
+    out = []
+    for i in itertools.count():
+        off, on = res.get(f"metrics_off_{i}"), res.get(f"metrics_on_{i}")
+        if off is None or on is None:
+            break
+        if "error" not in off and "error" not in on:
+            out.append((off, on))
+    return out
+
+
+def _median(values: list[float]) -> float:
+    values = sorted(v for v in values if v == v)
+    if not values:
+        return NAN
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
 def metrics_ratio(res: dict) -> str:
-    """Drains with metrics on (before and after) against the one with them off, between."""
-    on = [res.get(k, {}).get("eps", NAN) for k in ("clicks", "clicks_metrics_on_again")]
-    return _ratio(sum(on) / 2, res.get("clicks_metrics_off", {}).get("eps", NAN))
+    """The median, over the pairs, of the clicks rate with metrics on against off: a pair's two
+    drains run back to back, so the machine's drift (shared cores) mostly cancels within it."""
+    ratios = [on["clicks_eps"] / off["clicks_eps"] for off, on in metrics_pairs(res) if off["clicks_eps"]]
+    value = _median(ratios)
+    return "n/a" if value != value else f"{value:.3f}"
+
+
+def metrics_cpu_ratio(res: dict) -> str:
+    """The same by the worker's CPU seconds per click (off over on: below 1 when metrics cost)."""
+    pairs = metrics_pairs(res)
+    ratios = [off["clicks_cpu_us"] / on["clicks_cpu_us"] for off, on in pairs if on["clicks_cpu_us"]]
+    value = _median(ratios)
+    return "n/a" if value != value else f"{value:.3f}"
 
 
 def failed(res: dict) -> bool:
-    names = ("clicks", "clicks_metrics_off", "clicks_metrics_on_again", "ceiling", "quix", "orders")
-    names += ("ceiling_orders", "latency")
-    parts = [res.get(k, {}) for k in names]
+    parts = [res.get(k, {}) for k in PARTS + tuple(k for k in res if k.startswith("metrics_"))]
     return "error" in res or any("error" in p or p.get("verified") is False or p.get("diffs") for p in parts)

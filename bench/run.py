@@ -2,9 +2,10 @@
 
 1. pre-load: top-ups (readable), clicks (gated, see bench.preload), orders;
 2. Faust, clicks: a fresh worker applies the top-ups, the gate opens, it drains, verified;
-   then the same clicks on topics of their own, drained by a worker with METRICS=false,
-   then once more with metrics on (the cost of the metrics: off against the mean of
-   the two drains around it, so a broker warming up or a load that drifts favours neither);
+   then the cost of the metrics: pairs of drains of their own clicks (each on topics of its
+   own), one worker with METRICS=false and one with metrics on, back to back, the order
+   alternating (off-on, on-off, ...); the median of the pairs' ratios is the figure, since
+   one drain against one other varies by ±20 % on these shared cores;
 3. ceiling and Quix Streams on the same clicks and top-ups (readable by then);
 4. Faust, orders: a fresh worker drains the orders, verified; the ceiling on them;
 5. latency: a fresh worker on topics of its own, under a steady click rate.
@@ -28,8 +29,6 @@ from cli.workloads import orders as orders_workload
 from config import load_settings
 
 FUND, CLICKS, ORDERS = "bench.ad-budget", "bench.ad-clicks", "bench.orders"
-BARE_FUND, BARE_CLICKS = "bare.ad-budget", "bare.ad-clicks"  # the drain with METRICS=false
-AGAIN_FUND, AGAIN_CLICKS = "again.ad-budget", "again.ad-clicks"  # metrics on, after it
 LAT_FUND, LAT_CLICKS = "latency.ad-budget", "latency.ad-clicks"
 OUTS = {
     "ceiling-clicks": "bench.ceiling-clicks",
@@ -55,8 +54,7 @@ async def run(cfg: BenchConfig, bootstrap: str, root: Path) -> dict:
     )
     await create_topics(
         bootstrap,
-        [FUND, CLICKS, ORDERS, LAT_FUND, LAT_CLICKS, BARE_FUND, BARE_CLICKS, AGAIN_FUND, AGAIN_CLICKS]
-        + list(OUTS.values()),
+        [FUND, CLICKS, ORDERS, LAT_FUND, LAT_CLICKS, *_metrics_topics(cfg)] + list(OUTS.values()),
         cfg.partitions,
     )
     gate = Gate(bootstrap)
@@ -67,8 +65,10 @@ async def run(cfg: BenchConfig, bootstrap: str, root: Path) -> dict:
 
     await _part(res, "clicks", _faust_clicks(cfg, bootstrap, root, gate, oracle))
     if cfg.runs("metrics"):
-        await _part(res, "clicks_metrics_off", _bare_clicks(cfg, bootstrap, root))
-        await _part(res, "clicks_metrics_on_again", _bare_clicks(cfg, bootstrap, root, metrics=True))
+        for i in range(cfg.metrics_pairs):
+            for on in (False, True) if i % 2 == 0 else (True, False):
+                name = f"metrics_{'on' if on else 'off'}_{i}"
+                await _part(res, name, _metrics_clicks(cfg, bootstrap, root, name, on))
     events = work.events
     if cfg.runs("ceiling"):
         say("ceiling: aiokafka consume -> transactional produce on the same topics ...")
@@ -143,11 +143,20 @@ def _throughput_settings(cfg: BenchConfig) -> dict[str, str]:
     return {"COMMIT_INTERVAL": "1.0", **cfg.worker_env()}
 
 
-async def _bare_clicks(cfg: BenchConfig, bootstrap: str, root: Path, metrics: bool = False) -> dict:
-    """The clicks drain again, on topics of their own, by a worker with METRICS=false
-    (or, ``metrics``, on, after that drain)."""
-    topics = (AGAIN_FUND, AGAIN_CLICKS) if metrics else (BARE_FUND, BARE_CLICKS)
-    work = BenchClicks(cfg.advertisers, cfg.clicks, cfg.seed, topics=topics)
+def _metrics_topics(cfg: BenchConfig) -> list[str]:
+    names = [f"metrics_{state}_{i}" for i in range(cfg.metrics_pairs) for state in ("off", "on")]
+    return [topic for name in names for topic in _pair_topics(name)]
+
+
+def _pair_topics(name: str) -> tuple[str, str]:
+    prefix = name.replace("_", "-")
+    return f"{prefix}.ad-budget", f"{prefix}.ad-clicks"
+
+
+async def _metrics_clicks(cfg: BenchConfig, bootstrap: str, root: Path, name: str, metrics: bool) -> dict:
+    """A clicks drain of its own, on topics of its own, by a worker with metrics on or off."""
+    topics = _pair_topics(name)
+    work = BenchClicks(cfg.advertisers, cfg.metrics_clicks, cfg.seed, topics=topics)
     gate = Gate(bootstrap)
     await load(bootstrap, topics[0], work.top_ups, len(work.top_ups))
     await gate.load(topics[1], work.clicks)

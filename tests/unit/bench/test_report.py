@@ -25,14 +25,19 @@ def test_the_figures_name_the_broker_they_ran_on() -> None:
     assert out[-1].startswith("workload=clicks eos=on kafka=4.4.0 ")
 
 
-def test_the_last_line_tracks_the_orders_ratio_and_the_metrics_cost_around_the_bare_drain() -> None:
+def _pair(off_eps: float, on_eps: float, off_cpu: float, on_cpu: float) -> dict:
+    return {
+        "off": {"clicks_eps": off_eps, "clicks_cpu_us": off_cpu, "verified": True},
+        "on": {"clicks_eps": on_eps, "clicks_cpu_us": on_cpu, "verified": True},
+    }
+
+
+def test_the_last_line_tracks_the_orders_ratio_and_the_median_metrics_cost_of_the_pairs() -> None:
     from bench.report import lines
 
     res = {
         "config": {"partitions": "6"},
         "clicks": {"eps": 90_000.0},
-        "clicks_metrics_off": {"eps": 100_000.0, "verified": True},
-        "clicks_metrics_on_again": {"eps": 100_000.0, "verified": True},
         "orders": {
             "eps": 61_000.0,
             "events": 200_000,
@@ -43,5 +48,19 @@ def test_the_last_line_tracks_the_orders_ratio_and_the_metrics_cost_around_the_b
         },  # fmt: skip
         "ceiling_orders": {"eps": 122_000.0},
     }
-    last = lines(res)[-1]
-    assert last.endswith("metrics_ratio=0.950 orders_eps=61000 orders_ratio_ceiling=0.500"), last
+    # One noisy pair (on twice as fast) does not move the median of three.
+    for i, pair in enumerate([_pair(100.0, 95.0, 20.0, 21.0), _pair(100.0, 200.0, 20.0, 10.0),
+                              _pair(100.0, 90.0, 20.0, 25.0)]):  # fmt: skip
+        res[f"metrics_off_{i}"], res[f"metrics_on_{i}"] = pair["off"], pair["on"]
+    out = lines(res)
+    assert out[-1].endswith(
+        "metrics_ratio=0.950 metrics_cpu_ratio=0.952 orders_eps=61000 orders_ratio_ceiling=0.500"
+    ), out[-1]
+    assert any(line.startswith("metrics: 3 pairs") for line in out), out
+
+
+def test_a_failed_metrics_drain_fails_the_bench() -> None:
+    from bench.report import failed
+
+    res = {"config": {"partitions": "6"}, "metrics_off_0": {"error": "TimeoutError: x"}}
+    assert failed(res)
