@@ -1,11 +1,11 @@
 """Consumer fixes: each partition is handed out once, in order, from its committed offset.
 
-Also: commits pass through the commit gate; recovery sees real highwaters.
+Also: every commit is eos.checkpoint's; recovery sees real highwaters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
@@ -13,7 +13,8 @@ from faust.types import TP
 
 from domain.errors import StreamsError
 from eos import batch_path, compat
-from eos.gate import BatchFailed, gate_of
+from eos.checkpoint import Checkpoint
+from eos.gate import gate_of
 
 
 class Fetched(dict[TP, list[Any]]):
@@ -186,52 +187,9 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
 
 
 class GatedConsumer(Consumer):
-    def _filter_tps_with_pending_acks(self, topics: Any = None) -> Iterator[TP]:
-        """Defect 8 (nothing committed when partitions are revoked): Faust drops
-        its ack bookkeeping of the revoked partitions *before* it runs the
-        rebalance's last commit, which picks partitions from that bookkeeping,
-        so the last commit commits nothing. Under exactly_once the open
-        transactions then outlive the rebalance: a partition that moves away
-        has its processed work aborted and done again (fine), but a partition
-        that stays keeps its transaction open across the seek back to the
-        committed offset, and commits the records processed before the
-        rebalance together with the same records processed again after it.
+    """Faust's consumer with its commit handed to eos.checkpoint (the one commit)."""
 
-        Here the partitions to commit are the ones the gate saw processed.
-        """
-        if not self.app.in_transaction:
-            return super()._filter_tps_with_pending_acks(topics)
-        return (
-            tp
-            for tp in list(gate_of(self.app).processed)
-            if topics is None or tp in topics or tp.topic in topics
-        )
-
-    def _filter_committable_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
-        """Defect 4 (commit gaps): stock Faust derives the offset to commit from
-        the acked offsets and the gaps it saw between fetched records, and loses
-        track of gaps (commit markers, aborted records) at the head of a fetch
-        after every (re)assignment or seek. In a topic written by many
-        transactional producers, such as a repartition topic, commits of a
-        partition then fall far behind its processing, and the state written
-        meanwhile commits with other partitions' offsets: a crash replays
-        records whose effects are already committed, counting them twice.
-
-        Under exactly_once each partition is processed in offset order in whole
-        batches (eos.gate), so the offset to commit is simply the one after the
-        last record processed.
-        """
-        if not self.app.in_transaction:
-            return super()._filter_committable_offsets(tps)
-        processed = gate_of(self.app).processed
-        assigned = self.assignment()
-        offsets = {}
-        for tp in tps:
-            compat.forget_acks(self, tp)  # bookkeeping replaced by `processed`
-            offset = processed.get(tp)
-            if offset is not None and tp in assigned and compat.should_commit(self, tp, offset):
-                offsets[tp] = offset
-        return offsets
+    _checkpoint: Checkpoint | None = None
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         gate_of(self.app).assignment_ready = False  # until the next assignment's producers are fresh
@@ -271,14 +229,9 @@ class GatedConsumer(Consumer):
         return ContiguousFetchThread(self, loop=self.loop, beacon=self.beacon)
 
     async def commit(self, topics=None, start_new_transaction: bool = True) -> bool:  # type: ignore[no-untyped-def]
+        """Every commit (Faust's timer, a rebalance, shutdown): eos.checkpoint.Checkpoint.commit."""
         if not self.app.in_transaction:
             return await super().commit(topics, start_new_transaction=start_new_transaction)
-        gate = gate_of(self.app)
-        async with gate.lock:
-            try:
-                gate.check()
-            except BatchFailed as exc:
-                await self.app.crash(exc)  # the open transactions abort with the worker
-                return False
-            await gate.drain()
-            return await super().commit(topics, start_new_transaction=start_new_transaction)
+        if self._checkpoint is None:
+            self._checkpoint = Checkpoint(self.app, self)
+        return await self._checkpoint.commit(topics, start_new_transaction=start_new_transaction)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from faust.transport.drivers.aiokafka import Transport
 
 from eos.consumer import GatedConsumer
-from eos.transactions import CommittingTransactionManager
+from eos.transactions import SourceTransactionManager
 
 
 class EosTransport(Transport):
     Consumer = GatedConsumer
-    TransactionManager = CommittingTransactionManager
+    TransactionManager = SourceTransactionManager
