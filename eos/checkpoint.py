@@ -30,8 +30,8 @@ from typing import Any
 from faust.types import TP
 
 from eos import compat
-from eos.gate import BatchFailed, gate_of
-from eos.runtime import runtime_of
+from eos.gate import BatchFailed
+from eos.runtime import gate_of, runtime_of
 from eos.store import TransactionalStore
 from eos.transactions import transactional_id_for
 

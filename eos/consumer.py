@@ -1,6 +1,6 @@
-"""Consumer fixes: each partition is handed out once, in order, from its committed offset.
-
-Also: every commit is eos.checkpoint's; recovery sees real highwaters.
+"""The exactly-once consumer (installed under exactly_once only, eos.transport): each
+partition is handed out once, in order, from its committed offset; every commit is
+eos.checkpoint's.
 """
 
 from __future__ import annotations
@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
 
 from domain.errors import StreamsError
 from eos import batch_path, compat
 from eos.checkpoint import Checkpoint
-from eos.gate import gate_of
+from eos.client import TunedConsumer, TunedConsumerThread
+from eos.runtime import gate_of
 
 
 class Fetched(dict[TP, list[Any]]):
@@ -29,7 +30,7 @@ class StaleCommittedOffset(StreamsError, RuntimeError):
     """The group reports less for a partition than this process committed."""
 
 
-class ContiguousFetchThread(AIOKafkaConsumerThread):
+class ContiguousFetchThread(TunedConsumerThread):
     """Defect 7 (records lost or handed out twice around a rebalance): after an
     assignment Faust resumes the stream partitions *before* it seeks them to
     their committed offsets, and aiokafka's ``seek_to_committed`` seeks one
@@ -39,7 +40,7 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
     records that were never processed. With kill -9 in the middle of traffic
     this committed offsets past records whose effects were never written.
 
-    Here, under exactly_once, the thread that owns the aiokafka consumer keeps
+    Here the thread that owns the aiokafka consumer keeps
     the next offset to hand out per stream partition. Nothing is handed out
     until this assignment's seek; the seek fetches every committed offset first
     and then moves all positions with no await in between; afterwards each
@@ -56,13 +57,6 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
     the ones not handed out since this assignment began. Every reset of a
     partition's next offset moves its *epoch*: records handed out in an older
     epoch are stale (eos.batch_path drops them; they are handed out again).
-
-    Defect 5 (recovery under exactly_once): stock Faust takes the highwater of
-    a changelog from the consumer's cached last stable offset, which aiokafka
-    reports as None until the partition's first fetch; Faust turns that into
-    -1 and recovery either skips the partition or raises ConsistencyError. A
-    ListOffsets request made by a read_committed consumer answers with the last
-    stable offset.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -70,34 +64,13 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         self._next: dict[TP, int] = {}
         self.epochs: dict[TP, int] = {}  # moves at every reset or seek of the partition
 
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        """Faust hard-codes aiokafka's ``fetch_max_wait_ms`` at 1500. aiokafka
-        has one fetch in flight per broker, and leaves out of it the partitions
-        whose records are still buffered: when the worker takes more than 0.1 s
-        (aiokafka's prefetch backoff) to hand a fetch out, its next fetch holds
-        only the idle partitions, the broker parks it for the whole wait, and
-        the busy partitions are not fetched meanwhile. On a slower machine that
-        was the end-to-end latency: p50 1.5 s at 4,000 clicks/s, 0.4 s with
-        100 ms (``python -m bench``, latency phase). FETCH_MAX_WAIT sets it."""
-        consumer = super()._create_worker_consumer(transport)
-        app: Any = self.consumer.app
-        compat.set_fetch_max_wait(consumer, app.settings.fetch_max_wait)
-        return consumer
-
     def _reset(self, tps: Iterable[TP]) -> None:
         for tp in tps:
             self._next.pop(tp, None)
             self.epochs[tp] = self.epochs.get(tp, 0) + 1
 
-    def _guarded(self) -> bool:
-        return bool(self.consumer.app.in_transaction)
-
     def _is_changelog(self, tp: Any) -> bool:
         return tp.topic in self.consumer.app.tables.changelog_topics
-
-    async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
-        highwaters: Mapping[TP, int] = await compat.kafka_consumer(self).end_offsets(partitions)
-        return highwaters
 
     def on_partitions_revoked(self, revoked: set[TP]) -> Any:
         self._reset(revoked)
@@ -107,18 +80,7 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         self._reset(assigned)
         await super().on_partitions_assigned(assigned, generation_id)
 
-    async def _seek_wait(self, consumer: Any, partitions: Mapping[TP, int | None]) -> None:
-        # Defect 9 (a crash in recovery): after quick successive rebalances
-        # Faust's recovery can ask to seek a standby partition to None, which
-        # aiokafka rejects ("Offset must be a positive integer") and the worker
-        # crashes. None means the position is unknown: read from the start
-        # (changelog records are whole values, re-reading them is harmless).
-        known = {tp: 0 if offset is None else offset for tp, offset in partitions.items()}
-        await super()._seek_wait(consumer, known)
-
     async def seek_to_committed(self) -> Mapping[TP, int]:
-        if not self._guarded():
-            return await super().seek_to_committed()
         if not gate_of(self.consumer.app).assignment_ready:
             # Faust's fetcher seeks whenever it finds the flow stopped, also in
             # the middle of a rebalance, before this assignment's producers have
@@ -165,7 +127,7 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         max_records: int | None = None,
     ) -> Mapping[TP, list[Any]]:
         records = await super()._fetch_records(consumer, active_partitions, timeout, max_records)
-        if not records or not self._guarded():
+        if not records:
             return records
         return self._contiguous(records)
 
@@ -186,7 +148,7 @@ class ContiguousFetchThread(AIOKafkaConsumerThread):
         return out
 
 
-class GatedConsumer(Consumer):
+class GatedConsumer(TunedConsumer):
     """Faust's consumer with its commit handed to eos.checkpoint (the one commit)."""
 
     _checkpoint: Checkpoint | None = None
@@ -202,11 +164,10 @@ class GatedConsumer(Consumer):
         gate.uncommitted = []  # processed before the rebalance's commit and not in it: done again
 
     async def _wait_next_records(self, timeout: float) -> tuple[Any, Any]:
-        """Under exactly_once, records of topics with a batch handler take the
+        """Records of topics with a batch handler take the
         batch path (eos.batch_path) here; Faust's per-record path gets the rest."""
         records, active = await super()._wait_next_records(timeout)
-        app: Any = self.app
-        if not records or not app.in_transaction:
+        if not records:
             return records, active
         # No filter by the active partitions here (Faust's getmany has one): that
         # set is live, and a partition paused after its records were handed out
@@ -230,8 +191,6 @@ class GatedConsumer(Consumer):
 
     async def commit(self, topics=None, start_new_transaction: bool = True) -> bool:  # type: ignore[no-untyped-def]
         """Every commit (Faust's timer, a rebalance, shutdown): eos.checkpoint.Checkpoint.commit."""
-        if not self.app.in_transaction:
-            return await super().commit(topics, start_new_transaction=start_new_transaction)
         if self._checkpoint is None:
             self._checkpoint = Checkpoint(self.app, self)
         return await self._checkpoint.commit(topics, start_new_transaction=start_new_transaction)

@@ -28,7 +28,7 @@ from faust.types import TP, HeadersArg
 from faust.types.tuples import RecordMetadata
 
 from eos import compat
-from eos.gate import gate_of
+from eos.runtime import gate_of
 
 
 def transactional_id_for(app: Any, topic: str, partition: int) -> str:

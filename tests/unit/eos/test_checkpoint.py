@@ -13,8 +13,8 @@ from faust.types import TP
 
 from app import app as built
 from eos.checkpoint import Checkpoint
-from eos.gate import BatchFailed, gate_of
-from eos.runtime import runtime_of
+from eos.gate import BatchFailed
+from eos.runtime import gate_of, runtime_of
 from eos.store import TransactionalStore
 from streaming.batches import _as_current
 from streaming.metrics import Metrics

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from faust.types import TP
 
-from eos.gate import gate_of
+from eos.runtime import gate_of
 from eos.transactions import SourceTransactionManager, transactional_id_for
 
 
