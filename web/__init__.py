@@ -21,6 +21,7 @@ from web import (  # noqa: F401
     live,
     live_budgets,
     live_categories,
+    live_hub,
     live_totals,
     metrics,
     routing,
@@ -31,6 +32,7 @@ from web.blueprint import views
 
 def register(app: Any) -> None:
     # Middlewares run in the order added: authentication first, then JSON errors, then timing.
-    for module in (auth, errors, metrics, routing, live, live_budgets, live_categories, live_totals, front):
+    modules = (auth, errors, metrics, routing, live_hub, live, live_budgets, live_categories, live_totals)
+    for module in (*modules, front):
         module.register(app)
     views.register(app)

@@ -21,7 +21,7 @@ from aiohttp_sse import EventSourceResponse
 from faust.web import Request, Response, View
 
 from web.blueprint import views
-from web.live_hub import Hub, Stream, bound_connection, frame, load, write_frames
+from web.live_hub import Hub, Stream, bound_connection, frame, load, serving, write_frames
 from web.routing import LOCAL, bad_request, not_ready, own_url
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ async def serve_owned(
     if stream is None:
         return view.error(503, f"this worker serves {hub.max_streams} live streams (LIVE_MAX_STREAMS)")
     try:
-        return await serve(stream, last)
+        with serving(request):
+            return await serve(stream, last)
     finally:
         hub.close(stream)
 

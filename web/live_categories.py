@@ -33,7 +33,7 @@ from faust.web import Request, Response, View
 from tables._declare import text_key
 from web.blueprint import views
 from web.live import RETRY_MS, last_event_id
-from web.live_hub import Hub, bound_connection
+from web.live_hub import Hub, bound_connection, serving
 from web.readiness import readiness
 from web.routing import LOCAL, bad_request, http_client, not_ready, own_url, worker_urls
 
@@ -124,7 +124,8 @@ class CategoriesStream(View):
             stream.on_cut = request.transport.abort if request.transport is not None else None
             tasks.append(asyncio.create_task(_own_changes(stream, merged, settings.live_heartbeat)))
             tasks += [asyncio.create_task(_upstream_changes(up, merged)) for up in upstreams]
-            return await _serve(app, request, snapshot, merged, wanted, assigned)
+            with serving(request):
+                return await _serve(app, request, snapshot, merged, wanted, assigned)
         finally:
             for task in tasks:
                 task.cancel()

@@ -7,19 +7,23 @@ order. A stream watches one key, or every key of the table (``key=None``).
 A stream whose queue is full is cut (its client is too slow): the
 buffer, and so a worker's memory, stays bounded by streams x buffer x value.
 ``load()`` counts streams and buffered values over every hub (GET /metrics).
+A stream's handler runs inside ``serving(request)``, so a stopping server ends it
+(``register``): aiohttp would otherwise wait for it, up to Faust's 60 s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,33 @@ def bound_connection(transport: Any) -> None:
     sock = transport.get_extra_info("socket")
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CONNECTION_BUFFER)
+
+
+# The live handlers running on a web server (its aiohttp app's state, not the process's).
+HANDLERS = web.AppKey("live_handlers", set)
+
+
+def register(app: Any) -> None:
+    app.web.web_app[HANDLERS] = set()
+    app.web.web_app.on_shutdown.append(_end_handlers)
+
+
+@contextlib.contextmanager
+def serving(request: Any) -> Iterator[None]:
+    """Around a live stream's handler: ended (cancelled) when the server shuts down."""
+    handlers, task = request.app[HANDLERS], asyncio.current_task()
+    handlers.add(task)
+    try:
+        yield
+    finally:
+        handlers.discard(task)
+
+
+async def _end_handlers(web_app: web.Application) -> None:
+    # on_shutdown runs before aiohttp waits for the handlers: a live one would
+    # never end by itself (its client may wait for the next event for hours).
+    for task in list(web_app[HANDLERS]):
+        task.cancel()
 
 
 class Change:

@@ -19,7 +19,7 @@ from faust.web import Request, Response, View
 
 from web.blueprint import views
 from web.lifecycle import local_totals, merge_totals
-from web.live_hub import Ticks
+from web.live_hub import Ticks, serving
 from web.routing import LOCAL, from_every_worker
 
 MIN_GAP = 0.2
@@ -50,7 +50,8 @@ class LifecycleLive(View):
             )
         flag = ticks.open()
         try:
-            return await _serve(app, request, flag[1])
+            with serving(request):
+                return await _serve(app, request, flag[1])
         finally:
             ticks.close(flag)
 

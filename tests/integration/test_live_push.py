@@ -147,3 +147,23 @@ async def test_streams_past_the_limit_get_503_json_and_bad_ids_400(deployment, w
             async with http.get(url) as refused:
                 assert refused.status == 503
                 assert "LIVE_MAX_STREAMS" in (await refused.json())["error"]
+
+
+async def test_a_worker_stops_on_sigterm_with_live_streams_open(deployment, workers):  # type: ignore[no-untyped-def]
+    # aiohttp waits for running handlers when its server stops (Faust allows 60 s), and a
+    # live stream's handler runs until its client leaves or the next heartbeat finds it gone.
+    (worker,) = workers(1)
+    await worker.wait_ready()
+    paths = ("/users/u-1/orders/stream", "/advertisers/a-1/budget/stream", "/categories/stream",
+             "/lifecycle/live")  # fmt: skip
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{worker.url}{paths[0]}") as left:  # a client that went away
+            assert left.status == 200
+        held = [await http.get(f"{worker.url}{path}") for path in paths]
+        assert [r.status for r in held] == [200] * len(paths)
+        assert worker.proc is not None
+        worker.stop(signal.SIGTERM, timeout=20)
+        for r in held:
+            r.close()
+    # Not killed by stop()'s SIGKILL after the timeout: it ended by itself.
+    assert worker.proc.returncode != -signal.SIGKILL, worker.log_tail()
