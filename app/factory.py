@@ -33,13 +33,9 @@ class StreamsApp(faust.App):
     runtime: Runtime
 
     def _new_transport(self):  # type: ignore[no-untyped-def]
-        from eos.transport import AtLeastOnceTransport, EosTransport
+        from eos.transport import EosTransport
 
-        # The exactly-once design (eos/) only under exactly_once. Not ``in_transaction``: it
-        # is cached at first use, and this runs while agents register, before Faust's
-        # Worker sets ``in_worker`` (outside a worker the app's consumer never runs).
-        transport = EosTransport if self.settings.exactly_once else AtLeastOnceTransport
-        return transport(self.conf.broker_consumer, self)
+        return EosTransport(self.conf.broker_consumer, self)
 
     def startup_topics(self) -> list:
         """Every topic the app reads or writes, created before it joins its group.
@@ -147,7 +143,7 @@ def _new_app(settings: Settings) -> StreamsApp:
         key_serializer="raw",
         value_serializer="raw",
         autodiscover=False,
-        Table="eos.table:EosTable" if settings.exactly_once else "eos.table:ThreadSafeIndexTable",
+        Table="eos.table:EosTable",
         TableManager="streaming.recovery_progress:ProgressTableManager",
         # Co-partitioned inputs in timestamp order: a replay charges clicks as the first run did.
         ConsumerScheduler="streaming.timestamp_order:TimestampOrder",

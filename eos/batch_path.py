@@ -45,8 +45,8 @@ from aiokafka.partitioner import DefaultPartitioner
 from faust.types import TP
 
 from eos import compat
-from eos.gate import CommitGate, log_failed_batch
-from eos.runtime import gate_of, runtime_of
+from eos.gate import CommitGate, gate_of, log_failed_batch
+from eos.runtime import runtime_of
 from eos.store import TransactionalStore
 from eos.transactions import transactional_id_for
 from streaming.partition_batch import Handler, Headers, KeyValue, PartitionBatch, handlers_of

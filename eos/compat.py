@@ -30,6 +30,8 @@ HOOKS: list[tuple[str, str, str, tuple[str, ...]]] = [
         ("consumer", "active_partitions", "timeout", "max_records"),
     ),
     ("faust.transport.drivers.aiokafka", "Consumer", "_new_consumer_thread", ()),
+    ("faust.transport.consumer", "Consumer", "_filter_tps_with_pending_acks", ("topics",)),
+    ("faust.transport.consumer", "Consumer", "_filter_committable_offsets", ("tps",)),
     ("faust.transport.consumer", "Consumer", "_wait_next_records", ("timeout",)),
     ("faust.transport.consumer", "TransactionManager", "_tps_to_transactional_ids", ("tps",)),
     ("faust.tables.base", "Collection", "_new_store_by_url", ("url",)),
@@ -56,7 +58,6 @@ ATTRIBUTES: list[tuple[str, str, str]] = [
     ("faust.transport.consumer", "Consumer", "_acked"),
     ("faust.transport.consumer", "Consumer", "_acked_index"),
     ("faust.transport.consumer", "Consumer", "_should_commit"),
-    ("faust.transport.consumer", "Consumer", "_committed_offset"),
     ("faust.transport.consumer", "ThreadDelegateConsumer", "_thread"),
     ("faust.transport.drivers.aiokafka", "AIOKafkaConsumerThread", "_ensure_consumer"),
     ("faust.stores.rocksdb", "Store", "_key_index"),
@@ -108,11 +109,6 @@ def forget_acks(consumer: Any, tp: Any) -> None:
 def should_commit(consumer: Any, tp: Any, offset: int) -> bool:
     """Faust's check that ``offset`` moves ``tp`` past what was last committed."""
     return bool(consumer._should_commit(tp, offset))
-
-
-def note_committed(consumer: Any, offsets: Mapping[Any, int]) -> None:
-    """Tell Faust's consumer what was committed (its acks and ``should_commit`` read it)."""
-    consumer._committed_offset.update(offsets)
 
 
 def kafka_consumer(thread: Any) -> Any:

@@ -9,9 +9,9 @@ order twice. Defect 1 (upstream faust#340) is the same gap from the other
 side: changelog writes still queued in Faust's ProducerBuffer when the commit
 runs land in the *next* transaction.
 
-The gate: the batch path (eos.batch_path) holds it while its batches run;
-the commit (eos.checkpoint) takes it, then waits until every record batch
-sent so far was delivered, and only then commits.
+The gate: an agent holds it from the start of a batch until every event of
+the batch is acked; the commit takes it, then waits until every changelog
+record written so far was delivered, and only then commits.
 
 A batch that fails half-way (an exception, or the task cancelled while it
 sends) has put part of its outputs into open transactions; the gate then
@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from domain.errors import StreamsError
+from eos import compat
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +100,56 @@ class CommitGate:
             except BaseException as exc:
                 self.fail(exc)
                 raise
+
+
+def gate_of(app: Any) -> CommitGate:
+    from eos.runtime import runtime_of  # eos.runtime builds on this module
+
+    return runtime_of(app).gate
+
+
+def _current_generation(app: Any, events: Sequence[Any]) -> list[Any]:
+    """Drop events fetched before the latest rebalance.
+
+    Faust's stream skips a message whose generation is not the consumer's
+    current one: after a rebalance the consumer seeks back to the committed
+    offsets and delivers those records again. ``take_events`` buffers bypass
+    that check, so a batch may hold such stale events: processing them would
+    count them twice, or run them against tables still being recovered.
+    """
+    generation = app.consumer_generation_id
+    fresh = [e for e in events if e.message.generation_id == generation]
+    if len(fresh) != len(events):
+        unacked = compat.unacked_messages(app.consumer)  # or a rebalance waits on them
+        for event in events:
+            if event.message.generation_id != generation:
+                unacked.discard(event.message)
+    return fresh
+
+
+@asynccontextmanager
+async def atomic_batch(stream: Any, events: Sequence[Any]) -> AsyncIterator[list[Any]]:
+    """Process a batch with commits held off; yields the events to process.
+
+    A batch that raises under exactly_once crashes the worker: its outputs are
+    already in open transactions, which must abort rather than commit later.
+    """
+    app = stream.app
+    gate = gate_of(app)
+    async with gate.lock:
+        fresh = _current_generation(app, events) if app.in_transaction else list(events)
+        try:
+            yield fresh
+        except BaseException as exc:
+            if app.in_transaction:
+                gate.fail(exc)
+                if not isinstance(exc, asyncio.CancelledError):
+                    by_tp: dict[Any, list[Any]] = {}
+                    for event in fresh:
+                        by_tp.setdefault(event.message.tp, []).append(event.message)
+                    log_failed_batch(exc, by_tp.items())
+                    await app.crash(exc)
+            raise
+        gate.mark_processed(fresh)
+        for event in fresh:
+            await stream.ack(event)

@@ -109,7 +109,7 @@ class BulkRestoreRecovery(Recovery):
 
     async def _seek_offsets(self, consumer: Any, tps: set[TP], offsets: Any, title: str) -> None:
         app: Any = self.app
-        if title == "active" and app.settings.bulk_restore:  # only transactional stores restore here
+        if title == "active" and app.in_transaction and app.settings.bulk_restore:
             stores = restorable(self.tp_to_table, tps)
             if stores:
                 started = time.monotonic()

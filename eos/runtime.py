@@ -61,11 +61,6 @@ class Runtime:
             listener(partition, writes, deleted)
 
 
-def gate_of(app: Any) -> CommitGate:
-    """The app's commit gate (eos.gate)."""
-    return runtime_of(app).gate
-
-
 def runtime_of(app: Any) -> Runtime:
     """The app's runtime; a test double of an app gets one on first use."""
     runtime: Runtime | None = getattr(app, "runtime", None)

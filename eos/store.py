@@ -212,10 +212,6 @@ class TransactionalStore(Store):
         batch.put(self.offset_key, str(offset).encode())
         db.write(batch)
 
-    def pending_partitions(self) -> list[int]:
-        """The partitions with writes waiting for their transaction."""
-        return list(self._pending)
-
     def discard(self, partitions: Iterable[int]) -> None:
         """Forget uncommitted writes (their transaction aborted or the partition left)."""
         for partition in partitions:

@@ -1,4 +1,4 @@
-"""Tables: under exactly_once the state is in the transactional store (see eos.store)."""
+"""Table that keeps its state in the transactional store (see eos.store)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ from mode.utils.collections import LRUCache
 from yarl import URL
 
 from eos import compat
-from eos.runtime import gate_of
+from eos.gate import gate_of
 from eos.store import TransactionalStore
 
 
-class ThreadSafeIndexTable(Table[Any, Any]):
-    """The table under either guarantee."""
-
+class EosTable(Table[Any, Any]):
     def _new_store_by_url(self, url: str | URL) -> Any:
         store = self._store_by_url(url)
         index = compat.key_index(store)
@@ -27,15 +25,8 @@ class ThreadSafeIndexTable(Table[Any, Any]):
         return store
 
     def _store_by_url(self, url: str | URL) -> Any:
-        return super()._new_store_by_url(url)
-
-
-class EosTable(ThreadSafeIndexTable):
-    """The table under exactly_once (``StreamsApp``): RocksDB state in the transactional store."""
-
-    def _store_by_url(self, url: str | URL) -> Any:
-        if URL(str(url)).scheme != "rocksdb":
-            return super()._store_by_url(url)
+        if URL(str(url)).scheme != "rocksdb" or not self.app.in_transaction:
+            return super()._new_store_by_url(url)
         return TransactionalStore(
             url,
             self.app,
@@ -50,7 +41,8 @@ class EosTable(ThreadSafeIndexTable):
 
     def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
         fut = super().send_changelog(*args, **kwargs)
-        gate_of(self.app).track(fut)  # the commit waits for its delivery
+        if self.app.in_transaction:
+            gate_of(self.app).track(fut)  # the commit waits for its delivery
         return fut
 
     def _on_changelog_sent(self, fut: Any) -> None:

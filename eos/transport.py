@@ -1,20 +1,13 @@
-"""The aiokafka transports: the exactly-once one with this package's fixes plugged in,
-installed under exactly_once only (``StreamsApp._new_transport``), and the plain one with
-the consumer fixes that hold under either guarantee (eos.client)."""
+"""The aiokafka transport with this package's exactly-once fixes plugged in."""
 
 from __future__ import annotations
 
 from faust.transport.drivers.aiokafka import Transport
 
-from eos.client import TunedConsumer
 from eos.consumer import GatedConsumer
-from eos.transactions import SourceTransactionManager
+from eos.transactions import CommittingTransactionManager
 
 
 class EosTransport(Transport):
     Consumer = GatedConsumer
-    TransactionManager = SourceTransactionManager
-
-
-class AtLeastOnceTransport(Transport):
-    Consumer = TunedConsumer
+    TransactionManager = CommittingTransactionManager

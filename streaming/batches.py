@@ -9,16 +9,13 @@ with the current event set to one of its own events.
 
 from __future__ import annotations
 
-import asyncio
 import weakref
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from faust.types import EventT
 
 from eos.compat import current_event_var
-from eos.gate import log_failed_batch
 
 
 @contextmanager
@@ -42,24 +39,3 @@ def partition_batches(events: Sequence[EventT]) -> Iterator[tuple[int, list[Even
     for partition, group in groups.items():
         with _as_current(group[-1]):
             yield partition, group
-
-
-@asynccontextmanager
-async def acked_batch(stream: Any, events: Sequence[EventT]) -> AsyncIterator[None]:
-    """Ack a batch's events once it is processed (at_least_once: under exactly_once
-    eos.batch_path takes these topics' records before any stream sees them).
-
-    A batch that raises is logged with its partitions and offsets, and not acked:
-    its records are processed again after the restart.
-    """
-    try:
-        yield
-    except BaseException as exc:
-        if not isinstance(exc, asyncio.CancelledError):
-            by_tp: dict[Any, list[Any]] = {}
-            for event in events:
-                by_tp.setdefault(event.message.tp, []).append(event.message)
-            log_failed_batch(exc, by_tp.items())
-        raise
-    for event in events:
-        await stream.ack(event)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,6 @@ class Metrics:
         self._per_handler: dict[str, tuple[Any, Any]] = {}
         self._dead_by: dict[tuple[str, str], Any] = {}
         self.query_front: Any = None  # budget_kernel.QueryFront once web.front started it
-        self.live_load: Callable[[], tuple[int, int]] | None = None  # web.live_hub.load, set by web.live
         registry.register(_StateCollector(app, self))
         self.monitor = MetricsMonitor(self)  # app.monitor, set by the factory
 
@@ -190,7 +189,7 @@ class _StateCollector(Collector):
         self.metrics = metrics
 
     def collect(self) -> Iterator[Any]:
-        from streaming.readiness import readiness
+        from web.readiness import readiness
 
         app = self.app
         ready = readiness(app)[0]
@@ -205,8 +204,9 @@ class _StateCollector(Collector):
     def _live(self) -> Iterator[Any]:
         # Each live stream buffers at most LIVE_BUFFER committed values: from
         # outside, buffered <= streams x LIVE_BUFFER checks the bound.
-        load = self.metrics.live_load
-        streams, buffered = load() if load is not None else (0, 0)
+        from web.live_hub import load
+
+        streams, buffered = load()
         yield GaugeMetricFamily(
             "commerce_live_streams", "Live (server-sent event) streams open", value=streams
         )
@@ -270,7 +270,7 @@ class _StateCollector(Collector):
         )
         active.add_metric([], float(recovery.active_remaining_total()) if recovery.in_recovery else 0.0)
         yield active
-        from streaming.readiness import standby_lag
+        from web.readiness import standby_lag
 
         standby = GaugeMetricFamily(
             "commerce_restore_standby_remaining", "Standby changelog offsets left to read"

@@ -14,7 +14,7 @@ Two runners deliver batches:
 - under exactly_once, eos.batch_path takes the records straight from the
   consumer's fetch (no Faust Event, queue or ack per record) and writes state and
   outputs into the source partition's transaction;
-- under at_least_once, the Faust agent
+- under at_least_once, and in Faust's agent test context, the Faust agent
   that ``batch_agent`` declares collects events with ``take_events`` and runs
   the handler through ``AgentBatch`` below, over Faust's tables and topics.
 """
@@ -30,8 +30,9 @@ import orjson
 from faust.types import TopicT
 
 from domain.errors import InvalidRecord
+from eos.gate import atomic_batch, gate_of
 from eos.runtime import runtime_of
-from streaming.batches import acked_batch, partition_batches
+from streaming.batches import partition_batches
 from streaming.deadletter import dlq_headers
 
 Headers = list[tuple[str, bytes]]
@@ -234,7 +235,9 @@ class AgentBatch(PartitionBatch):
             for key in keys:
                 del table[key.decode()]  # Faust sends the changelog tombstone
         for topic, key, value, headers, partition in self._sends:
-            await topic.send(key=key, value=value, partition=partition, headers=headers)
+            fut = await topic.send(key=key, value=value, partition=partition, headers=headers)
+            if topic.app.in_transaction:
+                gate_of(topic.app).track(fut)  # the commit waits for its delivery
 
 
 def as_record(message: Any) -> Record:
@@ -265,8 +268,8 @@ def batch_agent(channel: Any, *, name: str) -> Callable[[Handler], Any]:
 
         async def faust_path(stream):  # type: ignore[no-untyped-def]
             async for events in stream.take_events(settings.batch_max, settings.batch_within):
-                async with acked_batch(stream, events):
-                    for partition, group in partition_batches(events):
+                async with atomic_batch(stream, events) as fresh:
+                    for partition, group in partition_batches(fresh):
                         batch = AgentBatch(partition, [as_record(e.message) for e in group])
                         handler(batch)
                         await batch.flush()

@@ -21,7 +21,7 @@ from aiohttp_sse import EventSourceResponse
 from faust.web import Request, Response, View
 
 from web.blueprint import views
-from web.live_hub import Hub, Stream, bound_connection, frame, load, serving, write_frames
+from web.live_hub import Hub, Stream, bound_connection, frame, serving, write_frames
 from web.routing import LOCAL, bad_request, not_ready, own_url
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,6 @@ HUB = "orders"  # the views' key of this stream's hub (app.runtime.web)
 
 
 def register(app: Any) -> None:
-    if app.runtime.metrics is not None:
-        app.runtime.metrics.live_load = load  # every live stream of the process
     hub = app.runtime.web[HUB] = Hub(app.settings.live_max_streams)
     app.runtime.listen(app.runtime.tables.order_lifecycle.name, hub.publish)
 

@@ -8,10 +8,9 @@ registered (``app.runtime.handlers``). The batch stages its table writes in each
 table's RocksDB TransactionalStore (a fresh one per test) and sends its outputs
 and changelog records, as record batches, to the source partition's
 transactional producer: here ``TransactionalProducer``, which keeps them in the
-open transaction. ``commit`` runs the real commit, ``eos.checkpoint.Checkpoint.commit``,
-with the broker's side faked: a transaction committed by ``Producers.commit_transactions``
-makes its outputs visible, and the checkpoint makes the staged writes of the partitions
-whose transactions committed reach RocksDB.
+open transaction. ``commit`` then does what
+``eos.transactions.CommittingTransactionManager.commit`` does once the broker
+has committed: the outputs become visible, the staged writes reach RocksDB.
 ``abort`` is a transaction that never commits: pending writes are discarded
 (the store's ``discard``) and the outputs are never seen.
 """
@@ -29,12 +28,11 @@ import orjson
 from faust.types import TP
 
 from eos import batch_path, compat
-from eos.checkpoint import Checkpoint
-from eos.gate import CommitGate
+from eos.gate import CommitGate, gate_of
 from eos.store import TransactionalStore
 from eos.transactions import transactional_id_for
 from streaming.partition_batch import Record
-from tests.unit.eos.eos_fakes import FakeConsumer, read_native
+from tests.unit.eos.eos_fakes import read_native
 
 # (topic, partition, [{"key", "value", "headers", "partition"}, ...]) per record batch sent
 SentBatch = tuple[str, int, list[dict[str, Any]]]
@@ -96,33 +94,16 @@ class TransactionalProducer:
         return fut
 
 
-class Producers:
-    """Faust's producer as the batch path and the checkpoint use it: the transactional
-    producer per id, and a commit that makes a transaction's record batches visible."""
-
-    def __init__(self) -> None:
-        self._transaction_producers: dict[str, TransactionalProducer] = {}
-        self.visible: list[SentBatch] = []
-
-    async def commit_transactions(
-        self, offsets: dict[str, dict[TP, int]], group_id: str, start_new_transaction: bool = True
-    ) -> None:
-        for tid in offsets:
-            producer = self._transaction_producers[tid]
-            self.visible += producer.open
-            producer.open = []
-
-
 class _WorkerApp:
     """The app as eos.batch_path.run sees it: the real one (settings, runtime with
     its handlers and gate, tables), with the consumer's metadata and the
     transactional producers faked, and a crash recorded rather than raised."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, producers: dict[str, TransactionalProducer]) -> None:
         self._app = app
         partitions = app.conf.topic_partitions
         self.consumer = SimpleNamespace(partition_count=lambda topic: partitions)
-        self.producer = Producers()
+        self.producer = SimpleNamespace(_transaction_producers=producers)
         self.crashes: list[BaseException] = []
 
     async def crash(self, reason: BaseException) -> None:
@@ -159,14 +140,12 @@ class Worker:
                 index.clear()
         app.runtime.gate = CommitGate()
         log_ends: dict[tuple[str, int], int] = {}
-        self._view = _WorkerApp(app)
+        self._view = _WorkerApp(app, {})
         self.producers = {
             transactional_id_for(self._view, "any", p): TransactionalProducer(partitions, log_ends)
             for p in range(partitions)
         }
         self._view.producer._transaction_producers.update(self.producers)
-        self._consumer = FakeConsumer()  # every partition put is assigned
-        self._checkpoint = Checkpoint(self._view, self._consumer)
         self.sent = Sent()  # outputs, committed
         self.changelogs = Sent()  # changelog records, committed
         self._queued: dict[TP, list[Record]] = {}
@@ -191,7 +170,6 @@ class Worker:
         """Queue a record, as a producer would append it: ``timestamp`` in seconds."""
         name = topic if isinstance(topic, str) else topic.get_topic_name()
         tp = TP(name, partition)
-        self._consumer.assigned.add(tp)
         offset = self._next_offset[tp]
         self._next_offset[tp] += 1
         record = Record(name, partition, offset, int(timestamp * 1000), key, value)
@@ -201,9 +179,7 @@ class Worker:
     def redeliver(self, records: Iterable[Record]) -> None:
         """Queue records again as they were (after an abort, from the committed offsets)."""
         for record in records:
-            tp = TP(record.topic, record.partition)
-            self._consumer.assigned.add(tp)
-            self._queued.setdefault(tp, []).append(record)
+            self._queued.setdefault(TP(record.topic, record.partition), []).append(record)
 
     async def process(self) -> None:
         """Everything queued, as one fetch, through the batch path; transactions stay open."""
@@ -212,22 +188,27 @@ class Worker:
         await batch_path.run(consumer, records, fresh=lambda tp: True)
 
     async def commit(self) -> list[SentBatch]:
-        """The real commit: returns the record batches it made visible."""
-        await self._checkpoint.commit()
-        visible, self._view.producer.visible = self._view.producer.visible, []
+        """The open transactions commit: returns the record batches they made visible."""
+        gate = gate_of(self.app)
+        await gate.drain()  # as the commit does: every record batch delivered first
+        visible: list[SentBatch] = []
+        for producer in self.producers.values():
+            visible += producer.open
+            producer.open = []
         for topic, _, records in visible:
             (self.changelogs if topic in self._changelog_topics else self.sent)[topic].extend(records)
+        committed = {tp.partition for tp in gate.processed}
+        for store in self._stores:
+            store.commit(committed)
         self._check_changelogs()
         return visible
 
     def abort(self) -> None:
-        """The open transactions abort: their outputs are never seen, their writes discarded,
-        and, as after the restart that follows, nothing of them is left to commit."""
+        """The open transactions abort: their outputs are never seen, their writes discarded."""
         for producer in self.producers.values():
             producer.open = []
         for store in self._stores:
             store.discard(range(self.app.conf.topic_partitions))
-        self.app.runtime.gate = CommitGate()
 
     async def run(self) -> list[SentBatch]:
         """``process`` then ``commit``."""

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 from aiokafka.record.default_records import DefaultRecordBatch
-from faust.transport.consumer import Consumer
 
 
 class FakeBuilder:
@@ -53,30 +51,6 @@ class FakeProducer:
         fut = asyncio.get_running_loop().create_future()
         fut.set_result(SimpleNamespace(offset=0))
         return fut
-
-
-class FakeConsumer:
-    """Faust's consumer as eos.checkpoint uses it: the assignment, and the commit
-    bookkeeping with Faust's own rule for an offset worth committing."""
-
-    _should_commit = Consumer._should_commit
-
-    def __init__(self, assigned: Iterable[Any] = ()) -> None:
-        self.assigned = set(assigned)
-        self._committed_offset: dict[Any, int | None] = defaultdict(lambda: None)
-        self._acked: dict[Any, list[int]] = defaultdict(list)
-        self._acked_index: dict[Any, set[int]] = defaultdict(set)
-
-    def assignment(self) -> set[Any]:
-        return self.assigned
-
-
-class FakeSensors:
-    def on_commit_initiated(self, consumer: Any) -> None:
-        return None
-
-    def on_commit_completed(self, consumer: Any, state: Any) -> None:
-        return None
 
 
 class FakeEvent:  # weak-referenceable, like faust's Event

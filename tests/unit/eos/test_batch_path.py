@@ -12,8 +12,7 @@ from eos_fakes import FakeProducer
 from faust.types import TP
 
 from eos import batch_path
-from eos.gate import BatchFailed
-from eos.runtime import gate_of
+from eos.gate import BatchFailed, gate_of
 from streaming.partition_batch import handlers_of
 
 CLICKS, FUNDING = "clicks", "funding"

@@ -13,7 +13,7 @@ import pytest
 from faust.types import TP
 
 from eos.consumer import ContiguousFetchThread, StaleCommittedOffset
-from eos.runtime import gate_of
+from eos.gate import gate_of
 
 ORDERS = [TP("orders", p) for p in range(2)]
 CHANGELOG = TP("app-seen-changelog", 0)

@@ -1,14 +1,18 @@
-"""eos.transactions: stable transactional ids; fresh producers at every rebalance."""
+"""eos.transactions: stable transactional ids; a failed commit closes the gate; commits and aborts metered."""
 
 from __future__ import annotations
 
 import logging
+import time
 from types import SimpleNamespace
 
+import pytest
 from faust.types import TP
 
-from eos.runtime import gate_of
-from eos.transactions import SourceTransactionManager, transactional_id_for
+from eos.gate import BatchFailed, gate_of
+from eos.runtime import runtime_of
+from eos.transactions import CommittingTransactionManager, SourceTransactionManager, transactional_id_for
+from streaming.metrics import Metrics
 
 
 def app_with(groups: dict[str, int]) -> SimpleNamespace:
@@ -39,6 +43,35 @@ def test_producers_started_and_stopped_at_a_rebalance_use_the_same_ids() -> None
     assert manager._tps_to_transactional_ids(tps) == {"app-6x-3", "app-6x-4"}
     # a topic not in the metadata yet (the leader topic just created) gets no producer yet
     assert manager._tps_to_transactional_ids({TP("app-new-topic", 0), TP("orders", 3)}) == {"app-6x-3"}
+
+
+class FailingProducer:
+    """Commits every transaction but one."""
+
+    def __init__(self, failing: str) -> None:
+        self.failing = failing
+        self._transaction_producers = {"app-6x-3": object(), "app-6x-4": object()}
+
+    async def commit_transactions(self, offsets: dict, group: str, start_new_transaction: bool) -> None:
+        if self.failing in offsets:
+            raise RuntimeError("coordinator gone")
+
+
+async def test_a_failed_commit_closes_the_gate_so_nothing_commits_on_top_of_stale_state() -> None:
+    crashes: list[BaseException] = []
+
+    async def crash(exc: BaseException) -> None:
+        crashes.append(exc)
+
+    manager = CommittingTransactionManager.__new__(CommittingTransactionManager)
+    manager.app = app_with({"orders": 1})
+    manager.app.crash = crash
+    manager.app.tables = {}
+    manager.producer = FailingProducer("app-6x-4")
+    assert await manager.commit({TP("orders", 3): 10, TP("orders", 4): 20}) is False
+    assert [str(e) for e in crashes] == ["coordinator gone"]
+    with pytest.raises(BatchFailed):
+        gate_of(manager.app).check()
 
 
 class RecordingProducer:
@@ -73,3 +106,50 @@ async def test_a_rebalance_starts_a_fresh_producer_even_for_partitions_kept() ->
     assert sorted(c for c in calls if c[0] == "begin") == [("begin", "app-6x-0"), ("begin", "app-6x-3")]
     assert calls.index(("stop", "app-6x-3")) < calls.index(("begin", "app-6x-3"))
     assert set(manager.producer._transaction_producers) == {"app-6x-0", "app-6x-3"}
+
+
+async def test_a_commit_records_the_offsets_it_committed_for_the_seek_tripwire() -> None:
+    manager = CommittingTransactionManager.__new__(CommittingTransactionManager)
+    manager.app = app_with({"orders": 1})
+    manager.app.tables = {}
+    manager.producer = FailingProducer("none")  # commits everything
+    assert await manager.commit({TP("orders", 3): 10, TP("orders", 4): 20}) is True
+    assert gate_of(manager.app).committed == {TP("orders", 3): 10, TP("orders", 4): 20}
+
+
+def metered(app: SimpleNamespace) -> Metrics:
+    metrics = runtime_of(app).metrics = Metrics(app)
+    return metrics
+
+
+async def test_a_failed_commit_counts_one_abort_and_no_commit() -> None:
+    async def crash(exc: BaseException) -> None:
+        pass
+
+    manager = CommittingTransactionManager.__new__(CommittingTransactionManager)
+    manager.app = app_with({"orders": 1})
+    manager.app.crash = crash
+    manager.app.tables = {}
+    manager.producer = FailingProducer("app-6x-4")
+    metrics = metered(manager.app)
+    assert await manager.commit({TP("orders", 3): 10, TP("orders", 4): 20}) is False
+    assert metrics.registry.get_sample_value("commerce_aborts_total") == 1
+    assert metrics.registry.get_sample_value("commerce_commits_total") == 0
+
+
+async def test_a_commit_is_timed_once_with_the_age_and_dead_letters_of_each_batch_it_holds() -> None:
+    manager = CommittingTransactionManager.__new__(CommittingTransactionManager)
+    manager.app = app_with({"orders": 1})
+    manager.app.tables = {}
+    manager.producer = FailingProducer("none")
+    metrics = metered(manager.app)
+    gate = gate_of(manager.app)
+    gate.uncommitted = [(time.time() - 3, {("orders", "bad_json"): 2}), (time.time(), {})]
+    assert await manager.commit({TP("orders", 3): 10, TP("orders", 4): 20}) is True
+    sample = metrics.registry.get_sample_value
+    assert sample("commerce_commits_total") == 1  # one round, two transactions
+    assert sample("commerce_commit_seconds_count") == 1
+    assert sample("commerce_end_to_end_seconds_count") == 2  # one per batch, not per record
+    assert sample("commerce_end_to_end_seconds_bucket", {"le": "2.5"}) == 1  # the batch 3 s old is not
+    assert sample("commerce_dead_letters_by_reason_total", {"topic": "orders", "reason": "bad_json"}) == 2
+    assert gate.uncommitted == []  # counted once: the next commit does not see them again
