@@ -137,7 +137,7 @@ def lines(res: dict) -> list[str]:
             f"kept up: {lat['sustained']} "
             f"(inputs waiting at phase ends: {lat['backlog_at_end']})"
         )
-    for name in PARTS + tuple(k for k in res if k.startswith("metrics_")):
+    for name in _parts(res):
         if "error" in res.get(name, {}):
             out.append(f"{name}: FAILED: {res[name]['error']}")
     if "error" in res:
@@ -183,22 +183,32 @@ def _median(values: list[float]) -> float:
     return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
+def _median_ratio(ratios: list[float]) -> str:
+    value = _median(ratios)
+    return "n/a" if value != value else f"{value:.3f}"
+
+
 def metrics_ratio(res: dict) -> str:
     """The median, over the pairs, of the clicks rate with metrics on against off: a pair's two
     drains run back to back, so the machine's drift (shared cores) mostly cancels within it."""
-    ratios = [on["clicks_eps"] / off["clicks_eps"] for off, on in metrics_pairs(res) if off["clicks_eps"]]
-    value = _median(ratios)
-    return "n/a" if value != value else f"{value:.3f}"
+    return _median_ratio(
+        [on["clicks_eps"] / off["clicks_eps"] for off, on in metrics_pairs(res) if off["clicks_eps"]]
+    )
 
 
 def metrics_cpu_ratio(res: dict) -> str:
     """The same by the worker's CPU seconds per click (off over on: below 1 when metrics cost)."""
     pairs = metrics_pairs(res)
-    ratios = [off["clicks_cpu_us"] / on["clicks_cpu_us"] for off, on in pairs if on["clicks_cpu_us"]]
-    value = _median(ratios)
-    return "n/a" if value != value else f"{value:.3f}"
+    return _median_ratio(
+        [off["clicks_cpu_us"] / on["clicks_cpu_us"] for off, on in pairs if on["clicks_cpu_us"]]
+    )
+
+
+def _parts(res: dict) -> tuple[str, ...]:
+    """Every part of a run by name: the fixed ones and the metrics pairs' drains."""
+    return PARTS + tuple(k for k in res if k.startswith("metrics_"))
 
 
 def failed(res: dict) -> bool:
-    parts = [res.get(k, {}) for k in PARTS + tuple(k for k in res if k.startswith("metrics_"))]
+    parts = [res.get(k, {}) for k in _parts(res)]
     return "error" in res or any("error" in p or p.get("verified") is False or p.get("diffs") for p in parts)
